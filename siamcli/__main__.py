@@ -1,0 +1,3 @@
+from siamcli.cli import main
+
+main()

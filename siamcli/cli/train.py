@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from siamcli.trainconfig import DEFAULTS
+
+
+class Kind(str, Enum):
+    faces = "faces"
+
+
+def train_command(
+    kind: Annotated[Kind, typer.Argument(help="What the samples are: faces (images).")],
+    data_dir: Annotated[Path, typer.Argument(help="Folder with one subfolder per identity.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Model file to write (safetensors).")],
+    epochs: Annotated[
+        Optional[int], typer.Option(min=1, help=f"Most epochs to run [default: {DEFAULTS.epochs}].")
+    ] = None,
+    patience: Annotated[
+        Optional[int],
+        typer.Option(
+            min=1, help=f"Stop after this many epochs without a better validation EER [default: {DEFAULTS.patience}]."
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed of the identity split, batches, augmentation and weights.")] = 0,
+    batch_size: Annotated[
+        Optional[int], typer.Option(min=4, help=f"Samples per batch [default: {DEFAULTS.batch_size}].")
+    ] = None,
+    samples_per_identity: Annotated[
+        Optional[int],
+        typer.Option(min=2, help=f"Samples of each identity in a batch [default: {DEFAULTS.samples_per_identity}]."),
+    ] = None,
+    lr: Annotated[
+        Optional[float], typer.Option(min=0.0, help=f"Peak learning rate [default: {DEFAULTS.lr:g}].")
+    ] = None,
+    margin: Annotated[
+        Optional[float], typer.Option(min=0.0, help=f"Contrastive margin [default: {DEFAULTS.margin:g}].")
+    ] = None,
+    embedding_dim: Annotated[
+        Optional[int], typer.Option(min=2, help="Size of the embedding [default: the recipe's].")
+    ] = None,
+    val_identities: Annotated[
+        Optional[int],
+        typer.Option(
+            min=0, help="Identities held out for early stopping and calibration [default: a fifth, at least 2]."
+        ),
+    ] = None,
+    far: Annotated[
+        Optional[float],
+        typer.Option(
+            min=0.0, max=0.5, help="Calibrate the threshold at this false-accept rate [default: equal-error point]."
+        ),
+    ] = None,
+) -> None:
+    """Train a shared-weight encoder with the contrastive loss and write it, calibrated, to one model file.
+
+    Identities are split, never samples: those held out for validation are never trained on.
+    """
+    from siamcli.cli.output import stderr
+    from siamcli.cli.progress import EpochProgress
+    from siamcli.recipes import RECIPES, fit
+
+    given: dict[str, Any] = {
+        "epochs": epochs,
+        "patience": patience,
+        "batch_size": batch_size,
+        "samples_per_identity": samples_per_identity,
+        "lr": lr,
+        "margin": margin,
+    }
+    overrides = {name: value for name, value in given.items() if value is not None}
+    overrides.update(seed=seed, target_far=far)
+    recipe = RECIPES[kind.value]
+    with EpochProgress(overrides.get("epochs", recipe.train_defaults.get("epochs", DEFAULTS.epochs))) as progress:
+        fitted = fit(recipe, data_dir, output, overrides, val_identities, embedding_dim, progress.update)
+    training, threshold = fitted.meta["training"], fitted.meta["threshold"]
+    val = "" if training["val_eer"] is None else f", validation EER {training['val_eer']:.2%}"
+    stderr.print(
+        f"wrote {output}: best epoch {training['best_epoch']} of {training['epochs_run']}{val}, "
+        f"threshold {threshold['value']:.4f} at {threshold['operating_point']}, {training['wall_seconds']:.0f} s",
+        highlight=False,
+    )

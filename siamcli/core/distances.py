@@ -1,0 +1,61 @@
+"""Distances between embeddings, written once for numpy arrays and torch tensors alike.
+
+Smaller is more similar for both, so one threshold rule (accept when distance <= threshold) serves all.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+Array = Any  # a numpy array or a torch tensor: only operators both share are used
+
+_EPS = 1e-12  # keeps sqrt's gradient finite at zero distance (a sample paired with itself)
+
+
+class Distance(Protocol):
+    name: str
+
+    def paired(self, a: Array, b: Array) -> Array:
+        """Distance between a[i] and b[i] for every i."""
+        ...
+
+    def pairwise(self, a: Array, b: Array) -> Array:
+        """Matrix of distances between every a[i] and every b[j]."""
+        ...
+
+
+def _squared_norms(x: Array) -> Array:
+    return (x * x).sum(-1)
+
+
+class Euclidean:
+    name = "euclidean"
+
+    def paired(self, a: Array, b: Array) -> Array:
+        return (_squared_norms(a - b).clip(min=_EPS)) ** 0.5
+
+    def pairwise(self, a: Array, b: Array) -> Array:
+        squared = _squared_norms(a)[:, None] + _squared_norms(b)[None, :] - 2.0 * (a @ b.T)
+        return squared.clip(min=_EPS) ** 0.5
+
+
+class Cosine:
+    name = "cosine"
+
+    def paired(self, a: Array, b: Array) -> Array:
+        return 1.0 - (a * b).sum(-1) / ((_squared_norms(a) * _squared_norms(b)).clip(min=_EPS) ** 0.5)
+
+    def pairwise(self, a: Array, b: Array) -> Array:
+        norms_a = _squared_norms(a).clip(min=_EPS) ** 0.5
+        norms_b = _squared_norms(b).clip(min=_EPS) ** 0.5
+        return 1.0 - (a @ b.T) / (norms_a[:, None] * norms_b[None, :])
+
+
+DISTANCES: dict[str, Distance] = {d.name: d for d in (Euclidean(), Cosine())}
+
+
+def get_distance(name: str) -> Distance:
+    try:
+        return DISTANCES[name]
+    except KeyError:
+        raise ValueError(f"unknown distance '{name}' (known: {', '.join(DISTANCES)})") from None

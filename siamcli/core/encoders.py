@@ -1,0 +1,69 @@
+"""Encoders: the shared-weight network of the Siamese pair, registered by name.
+
+A model file stores the name and the constructor's parameters, so loading rebuilds the exact
+network without running any code from the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+ENCODERS: dict[str, type[nn.Module]] = {}
+
+
+def register_encoder(name: str) -> Callable[[type[nn.Module]], type[nn.Module]]:
+    def register(cls: type[nn.Module]) -> type[nn.Module]:
+        ENCODERS[name] = cls
+        return cls
+
+    return register
+
+
+def build_encoder(name: str, params: dict[str, Any]) -> nn.Module:
+    try:
+        cls = ENCODERS[name]
+    except KeyError:
+        raise ValueError(f"unknown encoder '{name}' (known: {', '.join(ENCODERS)})") from None
+    return cls(**params)
+
+
+def _conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=False),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(inplace=True),
+    )
+
+
+@register_encoder("face-cnn")
+class FaceCNN(nn.Module):
+    """A small VGG-style CNN for grey face crops, ending in an L2-normalised embedding.
+
+    Small on purpose: with a few dozen training identities, capacity turns into memorised faces.
+    Global average pooling keeps the head tiny and tolerates small shifts of the face in the frame.
+    """
+
+    def __init__(self, embedding_dim: int = 128, width: int = 32, dropout: float = 0.3) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            _conv_block(1, width),
+            _conv_block(width, width),
+            nn.MaxPool2d(2),
+            _conv_block(width, 2 * width),
+            _conv_block(2 * width, 2 * width),
+            nn.MaxPool2d(2),
+            _conv_block(2 * width, 4 * width),
+            _conv_block(4 * width, 4 * width),
+            nn.MaxPool2d(2),
+            _conv_block(4 * width, 8 * width),
+            nn.AdaptiveAvgPool2d(1),
+            nn.Flatten(),
+        )
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(8 * width, embedding_dim))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return nn.functional.normalize(self.head(self.features(images)), dim=1)

@@ -1,0 +1,1 @@
+"""Datasets on disk: folders of identities, sample loading, and verification pairs."""

@@ -1,0 +1,104 @@
+"""A dataset is a folder with one subfolder per identity, each holding that identity's samples."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from siamcli.errors import SiamcliError
+
+IMAGE_SUFFIXES = frozenset({".pgm", ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff"})
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    files: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    root: Path
+    identities: tuple[Identity, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [identity.name for identity in self.identities]
+
+    @property
+    def n_samples(self) -> int:
+        return sum(len(identity.files) for identity in self.identities)
+
+    def samples(self) -> tuple[list[Path], list[int]]:
+        """All files with the index of their identity, in a stable order."""
+        paths: list[Path] = []
+        labels: list[int] = []
+        for label, identity in enumerate(self.identities):
+            paths.extend(identity.files)
+            labels.extend([label] * len(identity.files))
+        return paths, labels
+
+    def subset(self, names: Iterable[str]) -> Dataset:
+        wanted = set(names)
+        return Dataset(self.root, tuple(i for i in self.identities if i.name in wanted))
+
+
+def _natural_key(path: Path) -> tuple:
+    # s2 before s10, 2.pgm before 10.pgm: what a person expects when reading a listing.
+    parts: list = []
+    digits = ""
+    for char in path.name:
+        if char.isdigit():
+            digits += char
+            continue
+        if digits:
+            parts.append((0, int(digits), ""))
+            digits = ""
+        parts.append((1, 0, char))
+    if digits:
+        parts.append((0, int(digits), ""))
+    return tuple(parts)
+
+
+def scan_dataset(root: Path, suffixes: frozenset[str] = IMAGE_SUFFIXES) -> Dataset:
+    """Read the folder layout; no sample is opened here."""
+    root = Path(root)
+    if not root.exists():
+        raise SiamcliError(f"{root}: no such folder")
+    if not root.is_dir():
+        raise SiamcliError(f"{root}: not a folder (expected one subfolder per identity)")
+    identities = []
+    for folder in sorted((p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")), key=_natural_key):
+        files = sorted((f for f in folder.iterdir() if f.is_file() and f.suffix.lower() in suffixes), key=_natural_key)
+        if files:
+            identities.append(Identity(folder.name, tuple(files)))
+    if not identities:
+        kinds = ", ".join(sorted(s.lstrip(".") for s in suffixes))
+        raise SiamcliError(f"{root}: no identity subfolders with samples ({kinds}) found")
+    return Dataset(root, tuple(identities))
+
+
+def require_pairs_possible(dataset: Dataset) -> None:
+    """Verification needs impostor pairs (two identities) and genuine pairs (two samples of one)."""
+    if len(dataset.identities) < 2:
+        raise SiamcliError(
+            f"{dataset.root}: found {len(dataset.identities)} identity; at least 2 are needed to make impostor pairs"
+        )
+    for identity in dataset.identities:
+        if len(identity.files) < 2:
+            raise SiamcliError(
+                f"{dataset.root / identity.name}: identity '{identity.name}' has a single sample "
+                f"({identity.files[0].name}); no genuine pair can be made, add a second sample or remove the folder"
+            )
+
+
+def split_identities(names: Sequence[str], n_holdout: int, seed: int) -> tuple[list[str], list[str]]:
+    """Split by identity, never by sample, so a held-out person is never seen in training."""
+    if not 0 <= n_holdout <= len(names):
+        raise SiamcliError(f"cannot hold out {n_holdout} of {len(names)} identities")
+    shuffled = list(names)
+    random.Random(seed).shuffle(shuffled)
+    held_out = set(shuffled[:n_holdout])
+    return [n for n in names if n not in held_out], [n for n in names if n in held_out]

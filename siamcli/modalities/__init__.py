@@ -1,0 +1,30 @@
+"""Modalities: how each kind of sample is loaded, prepared for the encoder and augmented in training.
+
+A model file names its modality and preprocessing; everything else follows from this registry.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from siamcli.errors import SiamcliError
+from siamcli.modalities.base import Modality
+from siamcli.modalities.image import IMAGE
+
+MODALITIES: dict[str, Modality] = {IMAGE.name: IMAGE}
+
+
+def get_modality(name: str) -> Modality:
+    try:
+        return MODALITIES[name]
+    except KeyError:
+        raise SiamcliError(f"unknown modality '{name}' (known: {', '.join(MODALITIES)})") from None
+
+
+def modality_of_file(path: Path) -> Modality:
+    suffix = Path(path).suffix.lower()
+    for modality in MODALITIES.values():
+        if suffix in modality.suffixes:
+            return modality
+    known = ", ".join(sorted(s for m in MODALITIES.values() for s in m.suffixes))
+    raise SiamcliError(f"{path}: unrecognised file type '{suffix}' (known: {known})")
