@@ -45,25 +45,26 @@ class FaceCNN(nn.Module):
 
     Small on purpose: with a few dozen training identities, capacity turns into memorised faces.
     Global average pooling keeps the head tiny and tolerates small shifts of the face in the frame.
+    With `mirror_average`, inference embeds the face and its mirror image and sums the two: faces
+    are nearly symmetric, and the sum cancels the pose and lighting asymmetries that are not identity.
     """
 
-    def __init__(self, embedding_dim: int = 128, width: int = 32, dropout: float = 0.3) -> None:
+    def __init__(
+        self, embedding_dim: int = 128, width: int = 32, blocks: int = 3, dropout: float = 0.3, mirror_average: bool = True
+    ) -> None:
         super().__init__()
-        self.features = nn.Sequential(
-            _conv_block(1, width),
-            _conv_block(width, width),
-            nn.MaxPool2d(2),
-            _conv_block(width, 2 * width),
-            _conv_block(2 * width, 2 * width),
-            nn.MaxPool2d(2),
-            _conv_block(2 * width, 4 * width),
-            _conv_block(4 * width, 4 * width),
-            nn.MaxPool2d(2),
-            _conv_block(4 * width, 8 * width),
-            nn.AdaptiveAvgPool2d(1),
-            nn.Flatten(),
-        )
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(8 * width, embedding_dim))
+        layers: list[nn.Module] = []
+        channels = 1
+        for block in range(blocks):
+            out = width * 2**block
+            layers += [_conv_block(channels, out), _conv_block(out, out), nn.MaxPool2d(2)]
+            channels = out
+        self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(channels, embedding_dim))
+        self.mirror_average = mirror_average
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return nn.functional.normalize(self.head(self.features(images)), dim=1)
+        embedding = self.head(self.features(images))
+        if self.mirror_average and not self.training:
+            embedding = embedding + self.head(self.features(images.flip(-1)))
+        return nn.functional.normalize(embedding, dim=1)

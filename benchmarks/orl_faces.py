@@ -1,0 +1,114 @@
+"""ORL faces: train on s1-s30 with `siamcli train faces` (default flags), evaluate with `siamcli eval`
+on s31-s40 (ten people never seen), and print the figures beside two classical baselines.
+
+    python benchmarks/orl_faces.py [--data ../shared/data/orl_faces] [--seed 0]
+
+The data folder defaults to $SIAMCLI_DATA/orl_faces, else ../shared/data/orl_faces.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from siamcli.core.distances import get_distance
+from siamcli.core.metrics import one_shot_accuracy
+from siamcli.core.thresholds import equal_error_rate
+from siamcli.data.dataset import scan_dataset
+from siamcli.data.images import standardize
+from siamcli.modalities.image import IMAGE
+from siamcli.training import all_pairs
+
+DEFAULT_DATA = Path(os.environ.get("SIAMCLI_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
+
+
+def link_identities(source: Path, names: list[str], target: Path) -> Path:
+    """A dataset folder holding only `names`, as symbolic links: nothing is copied."""
+    target.mkdir()
+    for name in names:
+        (target / name).symlink_to((source / name).resolve(), target_is_directory=True)
+    return target
+
+
+def pixels(root: Path, size: tuple[int, int] = (112, 92)) -> tuple[np.ndarray, np.ndarray]:
+    preprocessing = {**IMAGE.default_preprocessing(), "size": list(size)}
+    paths, labels = scan_dataset(root).samples()
+    samples = IMAGE.load(paths, labels, preprocessing)
+    return standardize(samples.images).reshape(len(samples), -1), samples.labels
+
+
+def fisherfaces(train_x: np.ndarray, train_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """PCA to N - C dimensions, then LDA to C - 1 (Belhumeur et al., 1997)."""
+    mean = train_x.mean(0)
+    classes = np.unique(train_y)
+    _, _, vt = np.linalg.svd(train_x - mean, full_matrices=False)
+    pca = vt[: len(train_x) - len(classes)].T
+    z = (train_x - mean) @ pca
+    overall = z.mean(0)
+    within = sum(np.cov(z[train_y == c].T, bias=True) * np.sum(train_y == c) for c in classes)
+    between = sum(np.sum(train_y == c) * np.outer(z[train_y == c].mean(0) - overall, z[train_y == c].mean(0) - overall) for c in classes)
+    values, vectors = np.linalg.eig(np.linalg.solve(within, between))
+    order = np.argsort(-values.real)[: len(classes) - 1]
+    return mean, pca @ vectors[:, order].real
+
+
+def baseline(name: str, embeddings: np.ndarray, labels: np.ndarray, metric: str) -> dict:
+    eer, _ = equal_error_rate(*all_pairs(embeddings, labels, metric))
+    way10 = one_shot_accuracy(embeddings, labels, 10, 2000, 0, get_distance(metric))
+    return {"method": name, "eer": round(eer, 4), "10-way": round(way10, 4)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA / "orl_faces")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    if not args.data.is_dir():
+        sys.exit(f"ORL faces not found at {args.data}; pass --data or set SIAMCLI_DATA")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        train = link_identities(args.data, [f"s{i}" for i in range(1, 31)], Path(tmp) / "train")
+        test = link_identities(args.data, [f"s{i}" for i in range(31, 41)], Path(tmp) / "test")
+        model = Path(tmp) / "faces.model"
+        siamcli = [sys.executable, "-m", "siamcli"]
+        started = time.perf_counter()
+        subprocess.run([*siamcli, "train", "faces", str(train), "-o", str(model), "--seed", str(args.seed)], check=True)
+        train_seconds = time.perf_counter() - started
+        report = json.loads(
+            subprocess.run([*siamcli, "eval", str(model), str(test), "--json"], check=True, capture_output=True, text=True).stdout
+        )
+        train_x, train_y = pixels(train)
+        test_x, test_y = pixels(test)
+        mean, projection = fisherfaces(train_x, train_y)
+        baselines = [
+            baseline("raw pixels (112x92, standardised)", test_x, test_y, "euclidean"),
+            baseline("Fisherfaces fitted on s1-s30", (test_x - mean) @ projection, test_y, "cosine"),
+        ]
+
+    print(f"siamcli train faces (s1-s30, default flags, seed {args.seed}): {train_seconds:.1f} s wall")
+    print(f"siamcli eval on s31-s40 (never seen): EER {report['eer']:.2%}, ROC AUC {report['roc_auc']:.4f}")
+    print(f"  10-way one-shot {report['one_shot']['10-way']:.2%}, 5-way {report['one_shot']['5-way']:.2%}")
+    tar = report["tar_at_far"]
+    print(f"  TAR at FAR 1% {tar['0.01']:.2%}, at FAR 0.1% {tar['0.001']:.2%}")
+    at = report["at_threshold"]
+    print(
+        f"  at the stored threshold ({report['threshold']['operating_point']}, {report['threshold']['value']:.4f}): "
+        f"accuracy {at['accuracy']:.2%}, FAR {at['far']:.2%}, FRR {at['frr']:.2%}"
+    )
+    for row in baselines:
+        print(f"baseline {row['method']}: EER {row['eer']:.2%}, 10-way {row['10-way']:.2%}")
+    print(f"targets: EER <= 7% {'met' if report['eer'] <= 0.07 else 'MISSED'}, "
+          f"10-way >= 91% {'met' if report['one_shot']['10-way'] >= 0.91 else 'MISSED'}, "
+          f"train <= 120 s {'met' if train_seconds <= 120 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
