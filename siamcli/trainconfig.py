@@ -13,8 +13,8 @@ class TrainConfig:
     encoder_params: dict[str, Any] = field(default_factory=dict)
     distance: str = "euclidean"
     margin: float = 1.0
-    epochs: int = 150
-    patience: int = 40
+    epochs: int = 250
+    patience: int = 100
     batch_size: int = 64
     samples_per_identity: int = 4
     lr: float = 3e-3

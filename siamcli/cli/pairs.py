@@ -11,10 +11,10 @@ import typer
 def pairs_command(
     data_dir: Annotated[Path, typer.Argument(help="Folder with one subfolder per identity.")],
     genuine: Annotated[
-        Optional[int], typer.Option("--genuine", min=1, help="Genuine pairs to draw [default: all of them].")
+        Optional[int], typer.Option("--genuine", min=1, help="Genuine pairs to draw \\[default: all of them].")
     ] = None,
     impostor: Annotated[
-        Optional[int], typer.Option("--impostor", min=1, help="Impostor pairs to draw [default: as many as genuine].")
+        Optional[int], typer.Option("--impostor", min=1, help="Impostor pairs to draw \\[default: as many as genuine].")
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the draw: the same seed gives the same file.")] = 0,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write here instead of stdout.")] = None,

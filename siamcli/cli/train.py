@@ -18,41 +18,41 @@ def train_command(
     data_dir: Annotated[Path, typer.Argument(help="Folder with one subfolder per identity.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Model file to write (safetensors).")],
     epochs: Annotated[
-        Optional[int], typer.Option(min=1, help=f"Most epochs to run [default: {DEFAULTS.epochs}].")
+        Optional[int], typer.Option(min=1, help=f"Most epochs to run \\[default: {DEFAULTS.epochs}].")
     ] = None,
     patience: Annotated[
         Optional[int],
         typer.Option(
-            min=1, help=f"Stop after this many epochs without a better validation EER [default: {DEFAULTS.patience}]."
+            min=1, help=f"Stop after this many epochs without a better validation EER \\[default: {DEFAULTS.patience}]."
         ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the identity split, batches, augmentation and weights.")] = 0,
     batch_size: Annotated[
-        Optional[int], typer.Option(min=4, help=f"Samples per batch [default: {DEFAULTS.batch_size}].")
+        Optional[int], typer.Option(min=4, help=f"Samples per batch \\[default: {DEFAULTS.batch_size}].")
     ] = None,
     samples_per_identity: Annotated[
         Optional[int],
-        typer.Option(min=2, help=f"Samples of each identity in a batch [default: {DEFAULTS.samples_per_identity}]."),
+        typer.Option(min=2, help=f"Samples of each identity in a batch \\[default: {DEFAULTS.samples_per_identity}]."),
     ] = None,
     lr: Annotated[
-        Optional[float], typer.Option(min=0.0, help=f"Peak learning rate [default: {DEFAULTS.lr:g}].")
+        Optional[float], typer.Option(min=0.0, help=f"Peak learning rate \\[default: {DEFAULTS.lr:g}].")
     ] = None,
     margin: Annotated[
-        Optional[float], typer.Option(min=0.0, help=f"Contrastive margin [default: {DEFAULTS.margin:g}].")
+        Optional[float], typer.Option(min=0.0, help=f"Contrastive margin \\[default: {DEFAULTS.margin:g}].")
     ] = None,
     embedding_dim: Annotated[
-        Optional[int], typer.Option(min=2, help="Size of the embedding [default: the recipe's].")
+        Optional[int], typer.Option(min=2, help="Size of the embedding \\[default: the recipe's].")
     ] = None,
     val_identities: Annotated[
         Optional[int],
         typer.Option(
-            min=0, help="Identities held out for early stopping and calibration [default: a fifth, at least 2]."
+            min=0, help="Identities held out for early stopping and calibration \\[default: a fifth, at least 2]."
         ),
     ] = None,
     far: Annotated[
         Optional[float],
         typer.Option(
-            min=0.0, max=0.5, help="Calibrate the threshold at this false-accept rate [default: equal-error point]."
+            min=0.0, max=0.5, help="Calibrate the threshold at this false-accept rate \\[default: equal-error point]."
         ),
     ] = None,
 ) -> None:

@@ -50,7 +50,12 @@ class FaceCNN(nn.Module):
     """
 
     def __init__(
-        self, embedding_dim: int = 128, width: int = 32, blocks: int = 3, dropout: float = 0.3, mirror_average: bool = True
+        self,
+        embedding_dim: int = 128,
+        width: int = 32,
+        blocks: int = 3,
+        dropout: float = 0.3,
+        mirror_average: bool = True,
     ) -> None:
         super().__init__()
         layers: list[nn.Module] = []

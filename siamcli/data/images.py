@@ -36,6 +36,8 @@ def load_image(path: Path, size: tuple[int, int]) -> np.ndarray:
         raise SiamcliError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise SiamcliError(f"{path}: is a folder, not an image") from None
+    except PermissionError:
+        raise SiamcliError(f"{path}: cannot read (permission denied)") from None
     except UnidentifiedImageError:
         raise SiamcliError(f"{path}: not a readable image (PGM, PNG, JPEG, GIF, BMP or TIFF)") from None
     except (OSError, ValueError, SyntaxError) as error:

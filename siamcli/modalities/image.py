@@ -11,9 +11,9 @@ import numpy as np
 from siamcli.data.dataset import IMAGE_SUFFIXES
 from siamcli.data.images import load_image, standardize
 
-# ORL's 112x92 halved and rounded to multiples of 4: small enough to train in seconds,
-# large enough to keep eyes, brows and mouth apart.
-DEFAULT_SIZE = (64, 52)
+# Small on purpose. Trained on 20 ORL people and measured on 10 others (never on the test people),
+# a CNN at 32x28 beat the same CNN at 48x40 and 64x52: fewer pixels, less to memorise.
+DEFAULT_SIZE = (32, 28)
 
 
 class ImageSamples:

@@ -1,0 +1,79 @@
+"""The model file: round trip, refusal of foreign or newer files, no code executed on load."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import save
+
+from siamcli.core.encoders import build_encoder
+from siamcli.data.images import load_image, standardize
+from siamcli.errors import SiamcliError
+from siamcli.model import load_model
+from siamcli.modelfile import FORMAT, read_meta, write_model
+from tests.conftest import write_face_dataset
+
+META = {
+    "modality": "image",
+    "encoder": {"name": "face-cnn", "params": {"embedding_dim": 16, "width": 4, "blocks": 2}},
+    "embedding_dim": 16,
+    "preprocessing": {"size": [32, 28], "colour": "grey", "fit": "centre-crop", "normalise": "per-image"},
+    "distance": "euclidean",
+    "threshold": {"value": 0.8, "operating_point": "eer"},
+}
+
+
+def test_round_trip_gives_the_same_embeddings(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    encoder = build_encoder("face-cnn", META["encoder"]["params"]).eval()
+    path = tmp_path / "tiny.model"
+    write_model(path, encoder.state_dict(), META)
+    loaded = load_model(path)
+    assert loaded.meta["format"] == FORMAT and loaded.threshold == 0.8
+    faces = sorted(write_face_dataset(tmp_path / "faces", 2, 2).rglob("*.pgm"))
+    embeddings = loaded.embed(faces)
+    images = np.stack([load_image(face, (32, 28)) for face in faces])
+    with torch.no_grad():
+        direct = encoder(torch.from_numpy(standardize(images)[:, None])).numpy()
+    assert embeddings.shape == (4, 16)
+    assert np.allclose(np.linalg.norm(embeddings, axis=1), 1, atol=1e-5)
+    assert np.allclose(embeddings, direct, atol=1e-6)
+
+
+def test_a_pickle_is_refused_without_being_unpickled(tmp_path: Path) -> None:
+    marker = tmp_path / "executed"
+
+    class Payload:
+        def __reduce__(self):  # would create the marker file if unpickled
+            return (Path.touch, (marker,))
+
+    path = tmp_path / "evil.model"
+    path.write_bytes(pickle.dumps(Payload()))
+    with pytest.raises(SiamcliError, match="not a siamcli model"):
+        load_model(path)
+    assert not marker.exists()
+
+
+def test_a_newer_format_asks_for_an_upgrade(tmp_path: Path) -> None:
+    meta = {**META, "format": FORMAT, "format_version": 99}
+    path = tmp_path / "future.model"
+    path.write_bytes(save({"w": torch.zeros(1)}, metadata={"siamcli": json.dumps(meta)}))
+    with pytest.raises(SiamcliError, match="newer than this siamcli"):
+        read_meta(path)
+
+
+def test_damaged_weights_are_reported(tmp_path: Path) -> None:
+    meta = {**META, "format": FORMAT, "format_version": 1}
+    path = tmp_path / "damaged.model"
+    path.write_bytes(save({"w": torch.zeros(1)}, metadata={"siamcli": json.dumps(meta)}))
+    with pytest.raises(SiamcliError, match="damaged siamcli model"):
+        load_model(path)
+    truncated = tmp_path / "short.model"
+    truncated.write_bytes(b"\x05\x00")
+    with pytest.raises(SiamcliError, match="not a siamcli model"):
+        load_model(truncated)
