@@ -96,8 +96,8 @@ def fit(
     meta = {
         "modality": recipe.modality,
         "kind": recipe.kind,
-        "encoder": {"name": recipe.encoder, "params": encoder_params},
-        "embedding_dim": encoder_params["embedding_dim"],
+        "encoder": result.encoder_spec,
+        "embedding_dim": result.embedding_dim,
         "preprocessing": preprocessing,
         "distance": config.distance,
         "threshold": {
@@ -111,6 +111,7 @@ def fit(
             "train_identities": train_names,
             "val_identities": val_names,
             "config": {k: v for k, v in vars(config).items() if k not in ("encoder", "encoder_params")},
+            "member_encoder": {"name": recipe.encoder, "params": encoder_params},
             **result.summary(),
             "wall_seconds": round(time.perf_counter() - started, 1),
         },

@@ -13,16 +13,15 @@ class TrainConfig:
     encoder_params: dict[str, Any] = field(default_factory=dict)
     distance: str = "euclidean"
     margin: float = 1.0
-    epochs: int = 250
-    patience: int = 100
+    epochs: int = 60
+    patience: int = 20
     batch_size: int = 64
     samples_per_identity: int = 4
-    lr: float = 3e-3
+    lr: float = 1e-3
     weight_decay: float = 5e-4
-    ema_decay: float = 0.99
     seed: int = 0
+    members: int = 4  # independently trained encoders, ensembled
     target_far: float | None = None  # None: calibrate at the equal-error point
-    time_limit_s: float | None = None
 
 
 DEFAULTS = TrainConfig(encoder="")

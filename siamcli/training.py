@@ -1,19 +1,20 @@
 """The training loop: PK batches, augmentation, mined contrastive loss, early stopping on held-out
-identities, and a threshold calibrated on them. Reads top to bottom."""
+identities, an ensemble of independently trained members, and a threshold calibrated on the held-out
+identities. Reads top to bottom."""
 
 from __future__ import annotations
 
 import copy
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import torch
 
 from siamcli.core.distances import get_distance
-from siamcli.core.encoders import build_encoder
+from siamcli.core.encoders import Ensemble, build_encoder
 from siamcli.core.losses import ContrastiveLoss
 from siamcli.core.miners import PairMiner
 from siamcli.core.sampling import identity_batches
@@ -24,6 +25,7 @@ from siamcli.trainconfig import TrainConfig
 
 @dataclass
 class EpochReport:
+    member: int  # 0-based, among config.members
     epoch: int
     loss: float
     val_eer: float | None
@@ -32,23 +34,37 @@ class EpochReport:
 
 
 @dataclass
+class MemberResult:
+    encoder: torch.nn.Module
+    best_epoch: int
+    val_eer: float | None
+    history: list[EpochReport]
+
+
+@dataclass
 class TrainResult:
     encoder: torch.nn.Module
+    encoder_spec: dict[str, Any]  # name and params that rebuild `encoder`
+    embedding_dim: int
     threshold: Threshold
-    best_epoch: int
-    epochs_run: int
-    val_eer: float | None
+    val_eer: float | None  # of the final (ensembled) encoder
     seconds: float
-    history: list[EpochReport]
+    members: list[MemberResult]
 
     def summary(self) -> dict[str, Any]:
         return {
-            "best_epoch": self.best_epoch,
-            "epochs_run": self.epochs_run,
             "val_eer": self.val_eer,
             "seconds": round(self.seconds, 1),
-            "loss_per_epoch": [round(r.loss, 5) for r in self.history],
-            "val_eer_per_epoch": [None if r.val_eer is None else round(r.val_eer, 5) for r in self.history],
+            "members": [
+                {
+                    "best_epoch": m.best_epoch,
+                    "epochs_run": len(m.history),
+                    "val_eer": m.val_eer,
+                    "loss_per_epoch": [round(r.loss, 5) for r in m.history],
+                    "val_eer_per_epoch": [None if r.val_eer is None else round(r.val_eer, 5) for r in m.history],
+                }
+                for m in self.members
+            ],
         }
 
 
@@ -66,33 +82,35 @@ def all_pairs(embeddings: np.ndarray, labels: np.ndarray, distance_name: str) ->
     return distances[upper], (labels[:, None] == labels[None, :])[upper]
 
 
-def train(
+def train_member(
     config: TrainConfig,
+    member: int,
     train_samples: Samples,
     val_samples: Samples | None,
-    on_epoch: Callable[[EpochReport], None] = lambda report: None,
-) -> TrainResult:
-    torch.manual_seed(config.seed)
-    rng = np.random.default_rng(config.seed)
-    generator = torch.Generator().manual_seed(config.seed)
+    on_epoch: Callable[[EpochReport], None],
+) -> MemberResult:
+    """One encoder, from its own seed: the loop of every Siamese network, over mined pairs of PK batches."""
+    seed = config.seed * 1000 + member
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    generator = torch.Generator().manual_seed(seed)
 
     encoder = build_encoder(config.encoder, config.encoder_params)
-    distance = get_distance(config.distance)
-    miner = PairMiner(distance, config.margin)
+    miner = PairMiner(get_distance(config.distance), config.margin)
     loss_fn = ContrastiveLoss(config.margin)
     optimizer = torch.optim.AdamW(encoder.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=config.lr, total_steps=config.epochs, pct_start=0.1
     )
     identities_per_batch = max(2, config.batch_size // config.samples_per_identity)
-    # An exponential moving average of the weights is what gets validated and saved: with few
-    # training identities, single checkpoints swing widely on unseen people, and the average does not.
-    averaged = torch.optim.swa_utils.AveragedModel(
-        encoder, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(config.ema_decay), use_buffers=True
-    )
 
+    # Checkpoints are eligible from half-way through the one-cycle schedule: before that, a barely
+    # trained network's near-random features can win on a few validation people by luck (seen on ORL:
+    # an epoch-7 network "won" on 6 people and was far worse on everyone else).
+    first_eligible = max(1, config.epochs // 2)
     start = time.perf_counter()
-    best_state, best_eer, best_epoch = copy.deepcopy(averaged.module.state_dict()), float("inf"), 0
+    best_state: dict[str, Any] = {}
+    best_eer, best_epoch = float("inf"), 0
     history: list[EpochReport] = []
     for epoch in range(1, config.epochs + 1):
         encoder.train()
@@ -104,37 +122,57 @@ def train(
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-            averaged.update_parameters(encoder)
             losses.append(loss.item())
         scheduler.step()  # one step per epoch: the schedule spans the epoch budget
 
         val_eer = None
         if val_samples is not None:
-            val_pairs = all_pairs(embed_samples(averaged.module, val_samples), val_samples.labels, config.distance)
-            val_eer, _ = equal_error_rate(*val_pairs)
-            if val_eer <= best_eer:  # ties go to the later, better-trained epoch
-                best_state, best_eer, best_epoch = copy.deepcopy(averaged.module.state_dict()), val_eer, epoch
-        else:
-            best_state, best_epoch = copy.deepcopy(averaged.module.state_dict()), epoch
-        history.append(EpochReport(epoch, float(np.mean(losses)), val_eer, best_epoch, time.perf_counter() - start))
+            val_eer, _ = equal_error_rate(
+                *all_pairs(embed_samples(encoder, val_samples), val_samples.labels, config.distance)
+            )
+        eligible = epoch >= first_eligible
+        # Ties go to the later, better-trained epoch; without validation the last epoch is kept.
+        if eligible and (val_eer is None or val_eer <= best_eer):
+            best_state, best_epoch = copy.deepcopy(encoder.state_dict()), epoch
+            best_eer = best_eer if val_eer is None else val_eer
+        history.append(
+            EpochReport(member, epoch, float(np.mean(losses)), val_eer, best_epoch, time.perf_counter() - start)
+        )
         on_epoch(history[-1])
-        if epoch - best_epoch >= config.patience:
-            break
-        if config.time_limit_s is not None and time.perf_counter() - start > config.time_limit_s:
+        if eligible and epoch - best_epoch >= config.patience:
             break
 
-    encoder = averaged.module
     encoder.load_state_dict(best_state)
+    return MemberResult(encoder.eval(), best_epoch, None if val_samples is None else best_eer, history)
+
+
+def train(
+    config: TrainConfig,
+    train_samples: Samples,
+    val_samples: Samples | None,
+    on_epoch: Callable[[EpochReport], None] = lambda report: None,
+) -> TrainResult:
+    start = time.perf_counter()
+    members = [train_member(config, m, train_samples, val_samples, on_epoch) for m in range(config.members)]
+    member_spec = {"name": config.encoder, "params": config.encoder_params}
+    if config.members == 1:
+        encoder, spec = members[0].encoder, member_spec
+    else:
+        spec = {"name": "ensemble", "params": {"member": member_spec, "members": config.members}}
+        encoder = Ensemble(**spec["params"])
+        for slot, member in zip(encoder.members, members):
+            slot.load_state_dict(member.encoder.state_dict())
+
     # Calibrate on identities the encoder never trained on; without them, on the training identities.
     calibration = val_samples if val_samples is not None else train_samples
-    distances, same = all_pairs(embed_samples(encoder, calibration), calibration.labels, config.distance)
-    threshold = calibrate(distances, same, config.target_far)
+    embeddings = embed_samples(encoder, calibration)
+    distances, same = all_pairs(embeddings, calibration.labels, config.distance)
     return TrainResult(
         encoder=encoder.eval(),
-        threshold=threshold,
-        best_epoch=best_epoch,
-        epochs_run=len(history),
-        val_eer=None if val_samples is None else best_eer,
+        encoder_spec=spec,
+        embedding_dim=int(embeddings.shape[1]),
+        threshold=calibrate(distances, same, config.target_far),
+        val_eer=None if val_samples is None else equal_error_rate(distances, same)[0],
         seconds=time.perf_counter() - start,
-        history=history,
+        members=members,
     )

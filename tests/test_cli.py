@@ -46,7 +46,9 @@ def test_train_writes_a_model_with_complete_metadata(trained: tuple[Path, Path, 
     _, _, model = trained
     meta = read_meta(model)
     assert meta["format"] == "siamcli-model" and meta["modality"] == "image"
-    assert meta["encoder"]["name"] == "face-cnn" and meta["embedding_dim"] == meta["encoder"]["params"]["embedding_dim"]
+    assert meta["encoder"]["name"] == "ensemble" and meta["encoder"]["params"]["members"] == 4
+    member = meta["encoder"]["params"]["member"]
+    assert member["name"] == "face-cnn" and meta["embedding_dim"] == 4 * member["params"]["embedding_dim"]
     assert meta["preprocessing"]["size"] and meta["distance"] == "euclidean"
     assert meta["threshold"]["operating_point"] == "eer" and meta["threshold"]["value"] > 0
     training = meta["training"]
@@ -54,7 +56,7 @@ def test_train_writes_a_model_with_complete_metadata(trained: tuple[Path, Path, 
     assert len(training["val_identities"]) == 2 and not set(training["val_identities"]) & set(
         training["train_identities"]
     )
-    assert training["config"]["seed"] == 1 and training["epochs_run"] <= 6
+    assert training["config"]["seed"] == 1 and all(m["epochs_run"] <= 6 for m in training["members"])
     assert meta["siamcli_version"]
 
 
@@ -66,7 +68,7 @@ def test_training_is_reproducible_with_a_seed(trained: tuple[Path, Path, Path], 
 
     first, second = read_meta(model), read_meta(again)
     assert first["threshold"] == second["threshold"]
-    assert first["training"]["loss_per_epoch"] == second["training"]["loss_per_epoch"]
+    assert first["training"]["members"][2]["loss_per_epoch"] == second["training"]["members"][2]["loss_per_epoch"]
 
 
 def test_eval_reports_every_metric_as_json(trained: tuple[Path, Path, Path]) -> None:
@@ -116,7 +118,7 @@ def test_embed_writes_one_json_line_per_input_and_reads_stdin(trained: tuple[Pat
     rows = [json.loads(line) for line in direct.stdout.splitlines()]
     assert [r["path"] for r in rows] == files
     vectors = np.array([r["embedding"] for r in rows])
-    assert vectors.shape == (3, 128)
+    assert vectors.shape == (3, 4 * 128)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
     piped = siamcli("embed", "-", "--model", str(model), stdin="\n".join(files) + "\n")
     assert piped.stdout == direct.stdout

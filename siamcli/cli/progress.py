@@ -13,7 +13,9 @@ from siamcli.cli.output import stderr
 class EpochProgress:
     """Starts drawing at the first epoch, so an error while loading data stays a single line."""
 
-    def __init__(self, epochs: int) -> None:
+    def __init__(self, epochs: int, members: int = 1) -> None:
+        self.epochs = epochs
+        self.members = members
         self.progress = Progress(
             TextColumn("training"),
             BarColumn(),
@@ -23,7 +25,7 @@ class EpochProgress:
             console=stderr,
             transient=False,
         )
-        self.task = self.progress.add_task("train", total=epochs, status="")
+        self.task = self.progress.add_task("train", total=epochs * members, status="")
 
     def __enter__(self) -> EpochProgress:
         return self
@@ -33,9 +35,9 @@ class EpochProgress:
             self.progress.stop()
 
     def update(self, report: Any) -> None:
-        status = f"loss {report.loss:.4f}"
+        status = f"member {report.member + 1}/{self.members}  loss {report.loss:.4f}"
         if report.val_eer is not None:
             status += f"  val EER {report.val_eer:.2%} (best epoch {report.best_epoch})"
         if not self.progress.live.is_started:
             self.progress.start()
-        self.progress.update(self.task, completed=report.epoch, status=status)
+        self.progress.update(self.task, completed=report.member * self.epochs + report.epoch, status=status)

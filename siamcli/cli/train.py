@@ -37,6 +37,12 @@ def train_command(
     lr: Annotated[
         Optional[float], typer.Option(min=0.0, help=f"Peak learning rate \\[default: {DEFAULTS.lr:g}].")
     ] = None,
+    members: Annotated[
+        Optional[int],
+        typer.Option(
+            min=1, help=f"Networks trained from their own seeds, then ensembled \\[default: {DEFAULTS.members}]."
+        ),
+    ] = None,
     margin: Annotated[
         Optional[float], typer.Option(min=0.0, help=f"Contrastive margin \\[default: {DEFAULTS.margin:g}].")
     ] = None,
@@ -71,16 +77,19 @@ def train_command(
         "samples_per_identity": samples_per_identity,
         "lr": lr,
         "margin": margin,
+        "members": members,
     }
     overrides = {name: value for name, value in given.items() if value is not None}
     overrides.update(seed=seed, target_far=far)
     recipe = RECIPES[kind.value]
-    with EpochProgress(overrides.get("epochs", recipe.train_defaults.get("epochs", DEFAULTS.epochs))) as progress:
+    settings = {**vars(DEFAULTS), **recipe.train_defaults, **overrides}
+    with EpochProgress(settings["epochs"], settings["members"]) as progress:
         fitted = fit(recipe, data_dir, output, overrides, val_identities, embedding_dim, progress.update)
     training, threshold = fitted.meta["training"], fitted.meta["threshold"]
-    val = "" if training["val_eer"] is None else f", validation EER {training['val_eer']:.2%}"
+    epochs = ", ".join(f"{m['best_epoch']}/{m['epochs_run']}" for m in training["members"])
+    val = "" if training["val_eer"] is None else f"validation EER {training['val_eer']:.2%}, "
     stderr.print(
-        f"wrote {output}: best epoch {training['best_epoch']} of {training['epochs_run']}{val}, "
+        f"wrote {output}: {len(training['members'])} member(s), best/run epochs {epochs}, {val}"
         f"threshold {threshold['value']:.4f} at {threshold['operating_point']}, {training['wall_seconds']:.0f} s",
         highlight=False,
     )
