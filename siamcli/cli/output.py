@@ -30,7 +30,3 @@ def _clean(value: Any) -> Any:
 def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(_clean(value)) + "\n")
     sys.stdout.flush()
-
-
-def warn(message: str) -> None:
-    stderr.print(f"[yellow]warning:[/] {message}", highlight=False)

@@ -20,12 +20,12 @@ def pairs_command(
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write here instead of stdout.")] = None,
 ) -> None:
     """Write genuine/impostor pairs as CSV (path_a,path_b,label; 1 = same identity)."""
-    from siamcli.data.dataset import IMAGE_SUFFIXES, scan_dataset
+    from siamcli.data.dataset import scan_dataset
     from siamcli.data.pairs import make_pairs, write_pairs
     from siamcli.files import write_atomic
     from siamcli.modalities import MODALITIES
 
-    suffixes = frozenset().union(IMAGE_SUFFIXES, *(m.suffixes for m in MODALITIES.values()))
+    suffixes = frozenset().union(*(m.suffixes for m in MODALITIES.values()))
     pairs = make_pairs(scan_dataset(data_dir, suffixes), genuine, impostor, seed)
     if output is None:
         write_pairs(pairs, sys.stdout)

@@ -5,8 +5,6 @@ A model file names its modality and preprocessing; everything else follows from 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from siamcli.errors import SiamcliError
 from siamcli.modalities.base import Modality
 from siamcli.modalities.image import IMAGE
@@ -19,12 +17,3 @@ def get_modality(name: str) -> Modality:
         return MODALITIES[name]
     except KeyError:
         raise SiamcliError(f"unknown modality '{name}' (known: {', '.join(MODALITIES)})") from None
-
-
-def modality_of_file(path: Path) -> Modality:
-    suffix = Path(path).suffix.lower()
-    for modality in MODALITIES.values():
-        if suffix in modality.suffixes:
-            return modality
-    known = ", ".join(sorted(s for m in MODALITIES.values() for s in m.suffixes))
-    raise SiamcliError(f"{path}: unrecognised file type '{suffix}' (known: {known})")
