@@ -31,7 +31,7 @@ RECIPES: dict[str, Recipe] = {
         kind="faces",
         modality="image",
         encoder="face-cnn",
-        encoder_params={"embedding_dim": 128, "width": 32, "dropout": 0.3},
+        encoder_params={"embedding_dim": 64, "width": 16, "dropout": 0.3},
     ),
 }
 

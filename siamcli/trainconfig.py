@@ -20,7 +20,7 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 5e-4
     seed: int = 0
-    members: int = 4  # independently trained encoders, ensembled
+    members: int = 8  # independently trained encoders, ensembled
     target_far: float | None = None  # None: calibrate at the equal-error point
 
 

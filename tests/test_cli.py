@@ -46,9 +46,9 @@ def test_train_writes_a_model_with_complete_metadata(trained: tuple[Path, Path, 
     _, _, model = trained
     meta = read_meta(model)
     assert meta["format"] == "siamcli-model" and meta["modality"] == "image"
-    assert meta["encoder"]["name"] == "ensemble" and meta["encoder"]["params"]["members"] == 4
+    assert meta["encoder"]["name"] == "ensemble" and meta["encoder"]["params"]["members"] == 8
     member = meta["encoder"]["params"]["member"]
-    assert member["name"] == "face-cnn" and meta["embedding_dim"] == 4 * member["params"]["embedding_dim"]
+    assert member["name"] == "face-cnn" and meta["embedding_dim"] == 8 * member["params"]["embedding_dim"]
     assert meta["preprocessing"]["size"] and meta["distance"] == "euclidean"
     assert meta["threshold"]["operating_point"] == "eer" and meta["threshold"]["value"] > 0
     training = meta["training"]
@@ -118,7 +118,7 @@ def test_embed_writes_one_json_line_per_input_and_reads_stdin(trained: tuple[Pat
     rows = [json.loads(line) for line in direct.stdout.splitlines()]
     assert [r["path"] for r in rows] == files
     vectors = np.array([r["embedding"] for r in rows])
-    assert vectors.shape == (3, 4 * 128)
+    assert vectors.shape == (3, 8 * 64)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
     piped = siamcli("embed", "-", "--model", str(model), stdin="\n".join(files) + "\n")
     assert piped.stdout == direct.stdout

@@ -51,8 +51,8 @@ class FaceCNN(nn.Module):
 
     def __init__(
         self,
-        embedding_dim: int = 128,
-        width: int = 32,
+        embedding_dim: int = 64,
+        width: int = 16,
         blocks: int = 3,
         dropout: float = 0.3,
         mirror_average: bool = True,
