@@ -66,7 +66,8 @@ def fit(
 ) -> FitResult:
     """Train on a folder of identities and write the model file; nothing is written if anything fails."""
     from siamcli.modelfile import write_model
-    from siamcli.training import TrainConfig, train
+    from siamcli.trainconfig import TrainConfig
+    from siamcli.training import train
 
     _check_output(output)
     modality = get_modality(recipe.modality)
