@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from siamcli.modalities import get_modality
 from siamcli.modalities.base import Modality
 from siamcli.modelfile import parse_header, read_bytes
 
-EMBED_CHUNK = 256  # files decoded at a time, so memory stays flat on long lists
+EMBED_CHUNK = 256  # files decoded at a time
 
 
 @dataclass
@@ -47,10 +47,14 @@ class Model:
 
         return embed_samples(self.encoder, samples)
 
+    def embed_chunks(self, paths: Sequence[Path]) -> Iterator[tuple[Sequence[Path], np.ndarray]]:
+        """Embeddings a chunk of files at a time, so long lists stream and memory stays flat."""
+        for start in range(0, len(paths), EMBED_CHUNK):
+            chunk = paths[start : start + EMBED_CHUNK]
+            yield chunk, self.embed_samples(self.load_samples(chunk))
+
     def embed(self, paths: Sequence[Path]) -> np.ndarray:
-        chunks = [
-            self.embed_samples(self.load_samples(paths[i : i + EMBED_CHUNK])) for i in range(0, len(paths), EMBED_CHUNK)
-        ]
+        chunks = [embeddings for _, embeddings in self.embed_chunks(paths)]
         if not chunks:
             return np.zeros((0, int(self.meta["embedding_dim"])), np.float32)
         return np.concatenate(chunks)

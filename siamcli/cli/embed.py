@@ -17,5 +17,6 @@ def embed_command(
 
     loaded = load_model(model)
     paths = expand_paths(files)
-    for path, embedding in zip(paths, loaded.embed(paths)):
-        print_json({"path": str(path), "embedding": [round(float(v), 6) for v in embedding]})
+    for chunk, embeddings in loaded.embed_chunks(paths):
+        for path, embedding in zip(chunk, embeddings):
+            print_json({"path": str(path), "embedding": [round(float(v), 6) for v in embedding]})
