@@ -112,7 +112,6 @@ def fit(
             "train_identities": train_names,
             "val_identities": val_names,
             "config": {k: v for k, v in vars(config).items() if k not in ("encoder", "encoder_params")},
-            "member_encoder": {"name": recipe.encoder, "params": encoder_params},
             **result.summary(),
             "wall_seconds": round(time.perf_counter() - started, 1),
         },

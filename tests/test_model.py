@@ -59,18 +59,21 @@ def test_a_pickle_is_refused_without_being_unpickled(tmp_path: Path) -> None:
     assert not marker.exists()
 
 
-def test_a_newer_format_asks_for_an_upgrade(tmp_path: Path) -> None:
-    meta = {**META, "format": FORMAT, "format_version": 99}
-    path = tmp_path / "future.model"
+def write_stray_weights(path: Path, format_version: int) -> Path:
+    """A model file whose metadata is valid but whose only tensor matches no encoder."""
+    meta = {**META, "format": FORMAT, "format_version": format_version}
     path.write_bytes(save({"w": torch.zeros(1)}, metadata={"siamcli": json.dumps(meta)}))
+    return path
+
+
+def test_a_newer_format_asks_for_an_upgrade(tmp_path: Path) -> None:
+    path = write_stray_weights(tmp_path / "future.model", format_version=99)
     with pytest.raises(SiamcliError, match="newer than this siamcli"):
         read_meta(path)
 
 
 def test_damaged_weights_are_reported(tmp_path: Path) -> None:
-    meta = {**META, "format": FORMAT, "format_version": 1}
-    path = tmp_path / "damaged.model"
-    path.write_bytes(save({"w": torch.zeros(1)}, metadata={"siamcli": json.dumps(meta)}))
+    path = write_stray_weights(tmp_path / "damaged.model", format_version=1)
     with pytest.raises(SiamcliError, match="damaged siamcli model"):
         load_model(path)
     truncated = tmp_path / "short.model"
