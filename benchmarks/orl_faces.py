@@ -19,13 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from siamcli.core.distances import get_distance
+from siamcli.core.distances import all_pairs, get_distance
 from siamcli.core.metrics import one_shot_accuracy
 from siamcli.core.thresholds import equal_error_rate
 from siamcli.data.dataset import scan_dataset
 from siamcli.data.images import standardize
 from siamcli.modalities.image import IMAGE
-from siamcli.training import all_pairs
 
 DEFAULT_DATA = Path(os.environ.get("SIAMCLI_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
 
@@ -64,7 +63,7 @@ def fisherfaces(train_x: np.ndarray, train_y: np.ndarray) -> tuple[np.ndarray, n
 
 
 def baseline(name: str, embeddings: np.ndarray, labels: np.ndarray, metric: str) -> dict:
-    eer, _ = equal_error_rate(*all_pairs(embeddings, labels, metric))
+    eer, _ = equal_error_rate(*all_pairs(embeddings, labels, get_distance(metric)))
     way10 = one_shot_accuracy(embeddings, labels, 10, 2000, 0, get_distance(metric))
     return {"method": name, "eer": round(eer, 4), "10-way": round(way10, 4)}
 

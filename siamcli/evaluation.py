@@ -7,12 +7,12 @@ from typing import Any
 
 import numpy as np
 
+from siamcli.core.distances import all_pairs
 from siamcli.core.metrics import one_shot_accuracy, rates_at, roc_auc, tar_at_far
 from siamcli.core.thresholds import equal_error_rate
 from siamcli.data.dataset import Dataset, require_pairs_possible
 from siamcli.data.pairs import Pair
 from siamcli.model import Model
-from siamcli.training import all_pairs
 
 N_WAYS = (5, 10, 20)
 FAR_TARGETS = (0.01, 0.001)
@@ -33,7 +33,7 @@ def scores_on_dataset(model: Model, dataset: Dataset) -> Scores:
     paths, labels = dataset.samples()
     embeddings = model.embed_samples(model.load_samples(paths, labels))
     label_array = np.asarray(labels)
-    distances, same = all_pairs(embeddings, label_array, model.meta["distance"])
+    distances, same = all_pairs(embeddings, label_array, model.distance)
     return Scores(distances, same, embeddings, label_array, len(dataset.identities))
 
 

@@ -9,6 +9,12 @@ from pathlib import Path
 from siamcli.errors import SiamcliError
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
@@ -16,6 +22,8 @@ def write_atomic(path: Path, data: bytes) -> None:
         raise SiamcliError(f"{path}: folder {folder} does not exist")
     fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes the file private (0600); give it the mode any new file would get, or keep the old one's.
+        os.fchmod(fd, path.stat().st_mode & 0o7777 if path.exists() else 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as tmp:
             tmp.write(data)
             tmp.flush()

@@ -1,4 +1,4 @@
-"""A trained model: its metadata, its encoder, and embedding of files with it."""
+"""A trained model: its metadata, and embedding of files with its inference graph (no torch)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,10 @@ import numpy as np
 
 from siamcli.core.distances import Distance, get_distance
 from siamcli.errors import SiamcliError
+from siamcli.inference import OnnxEncoder
 from siamcli.modalities import get_modality
 from siamcli.modalities.base import Modality
-from siamcli.modelfile import parse_header, read_bytes
+from siamcli.modelfile import inference_graph, parse_header, read_bytes
 
 EMBED_CHUNK = 256  # files decoded at a time
 
@@ -23,7 +24,7 @@ EMBED_CHUNK = 256  # files decoded at a time
 class Model:
     path: Path | None
     meta: dict[str, Any]
-    encoder: Any  # torch.nn.Module, in eval mode
+    encoder: OnnxEncoder
     fingerprint: str  # sha256 of the file: galleries bind to it
 
     @property
@@ -42,10 +43,9 @@ class Model:
         labels = [0] * len(paths) if labels is None else labels
         return self.modality.load(paths, labels, self.meta["preprocessing"])
 
-    def embed_samples(self, samples: Any) -> np.ndarray:
-        from siamcli.training import embed_samples
-
-        return embed_samples(self.encoder, samples)
+    def embed_samples(self, samples: Any, batch_size: int = 256) -> np.ndarray:
+        batches = [self.encoder(batch) for batch in samples.inference_batches(batch_size)]
+        return np.concatenate(batches) if batches else np.zeros((0, int(self.meta["embedding_dim"])), np.float32)
 
     def embed_chunks(self, paths: Sequence[Path]) -> Iterator[tuple[Sequence[Path], np.ndarray]]:
         """Embeddings a chunk of files at a time, so long lists stream and memory stays flat."""
@@ -61,17 +61,13 @@ class Model:
 
 
 def load_model(path: Path) -> Model:
-    from safetensors.torch import load
-
-    from siamcli.core.encoders import build_encoder
-
     path = Path(path)
     data = read_bytes(path)
     meta = parse_header(path, data)
+    graph = inference_graph(path, data)
     try:
-        encoder = build_encoder(meta["encoder"]["name"], meta["encoder"]["params"])
-        encoder.load_state_dict(load(data))
-    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        encoder = OnnxEncoder(graph)
+    except Exception as error:  # onnxruntime raises its own unexported exception types
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise SiamcliError(f"{path}: damaged siamcli model ({first_line})") from None
-    return Model(path, meta, encoder.eval(), hashlib.sha256(data).hexdigest())
+    return Model(path, meta, encoder, hashlib.sha256(data).hexdigest())

@@ -1,7 +1,8 @@
 """The model file: encoder weights as safetensors, and everything needed to use them in its metadata.
 
-The metadata is one JSON document under the header key "siamcli". Reading it parses JSON and raw
-tensors only: no pickle, no code from the file is ever run.
+The metadata is one JSON document under the header key "siamcli". Beside the torch weights (for
+training further) lies the same encoder as an ONNX graph, a uint8 tensor, for torch-free inference.
+Reading parses JSON, raw tensors and ONNX only: no pickle, no code from the file is ever run.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from siamcli.files import write_atomic
 
 FORMAT = "siamcli-model"
 FORMAT_VERSION = 1
+GRAPH_TENSOR = "siamcli.onnx"
 _MAX_HEADER_BYTES = 100 * 1024 * 1024  # safetensors' own limit
 
 
@@ -24,8 +26,8 @@ def _not_a_model(path: Path, why: str) -> SiamcliError:
     return SiamcliError(f"{path}: not a siamcli model ({why})")
 
 
-def parse_header(path: Path, data: bytes) -> dict[str, Any]:
-    """The safetensors header of `data`, checked to be a siamcli model this version can read."""
+def _safetensors_header(path: Path, data: bytes) -> tuple[dict[str, Any], int]:
+    """The header as JSON, and the offset where tensor data starts."""
     if len(data) < 8:
         raise _not_a_model(path, "file too short")
     (header_size,) = struct.unpack("<Q", data[:8])
@@ -33,10 +35,19 @@ def parse_header(path: Path, data: bytes) -> dict[str, Any]:
         raise _not_a_model(path, "not a safetensors file")
     try:
         header = json.loads(data[8 : 8 + header_size])
-        meta = json.loads(header["__metadata__"]["siamcli"])
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise _not_a_model(path, "not a safetensors file") from None
-    except (KeyError, TypeError):
+    if not isinstance(header, dict):
+        raise _not_a_model(path, "not a safetensors file")
+    return header, 8 + header_size
+
+
+def parse_header(path: Path, data: bytes) -> dict[str, Any]:
+    """The metadata of `data`, checked to be a siamcli model this version can read."""
+    header, _ = _safetensors_header(path, data)
+    try:
+        meta = json.loads(header["__metadata__"]["siamcli"])
+    except (KeyError, TypeError, UnicodeDecodeError, json.JSONDecodeError):
         raise _not_a_model(path, "safetensors file without siamcli metadata") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise _not_a_model(path, "safetensors file without siamcli metadata")
@@ -47,6 +58,19 @@ def parse_header(path: Path, data: bytes) -> dict[str, Any]:
             f"(format {FORMAT_VERSION}); upgrade siamcli"
         )
     return meta
+
+
+def inference_graph(path: Path, data: bytes) -> bytes:
+    """The ONNX bytes stored in the model, sliced out of the file without decoding any other tensor."""
+    header, start = _safetensors_header(path, data)
+    try:
+        entry = header[GRAPH_TENSOR]
+        begin, end = (int(offset) for offset in entry["data_offsets"])
+        if entry["dtype"] != "U8" or not 0 <= begin <= end <= len(data) - start:
+            raise ValueError
+    except (KeyError, TypeError, ValueError):
+        raise SiamcliError(f"{path}: damaged siamcli model (no inference graph)") from None
+    return data[start + begin : start + end]
 
 
 def read_bytes(path: Path) -> bytes:
@@ -65,10 +89,32 @@ def read_meta(path: Path) -> dict[str, Any]:
     return parse_header(Path(path), read_bytes(path))
 
 
-def write_model(path: Path, tensors: dict[str, Any], meta: dict[str, Any]) -> None:
-    """Write torch tensors and metadata atomically; `meta` gains the format fields."""
+def write_model(path: Path, encoder: Any, meta: dict[str, Any]) -> None:
+    """Write a torch encoder, its ONNX graph and metadata atomically; `meta` gains the format fields."""
+    import torch
     from safetensors.torch import save
 
+    from siamcli.inference import export_onnx
+    from siamcli.modalities import get_modality
+
+    modality = get_modality(meta["modality"])
+    graph = export_onnx(encoder, modality.example_input(meta["preprocessing"]), modality.input_axes)
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "siamcli_version": __version__, **meta}
-    contiguous = {name: tensor.detach().contiguous() for name, tensor in tensors.items()}
-    write_atomic(Path(path), save(contiguous, metadata={"siamcli": json.dumps(meta)}))
+    tensors = {name: tensor.detach().contiguous() for name, tensor in encoder.state_dict().items()}
+    tensors[GRAPH_TENSOR] = torch.frombuffer(bytearray(graph), dtype=torch.uint8)
+    write_atomic(Path(path), save(tensors, metadata={"siamcli": json.dumps(meta)}))
+
+
+def load_torch_encoder(path: Path) -> Any:
+    """The model's encoder as a torch module in eval mode, for training further or checking the graph."""
+    from safetensors.torch import load
+
+    from siamcli.core.encoders import build_encoder
+
+    data = read_bytes(path)
+    meta = parse_header(Path(path), data)
+    state = load(data)
+    state.pop(GRAPH_TENSOR, None)
+    encoder = build_encoder(meta["encoder"]["name"], meta["encoder"]["params"])
+    encoder.load_state_dict(state)
+    return encoder.eval()

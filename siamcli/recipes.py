@@ -117,7 +117,7 @@ def fit(
         },
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    write_model(output, result.encoder.state_dict(), meta)
+    write_model(output, result.encoder, meta)
     return FitResult(result, meta)
 
 

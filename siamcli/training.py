@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from siamcli.core.distances import get_distance
+from siamcli.core.distances import all_pairs, get_distance
 from siamcli.core.encoders import Ensemble, build_encoder
 from siamcli.core.losses import ContrastiveLoss
 from siamcli.core.miners import PairMiner
@@ -75,13 +75,6 @@ def embed_samples(encoder: torch.nn.Module, samples: Samples, batch_size: int = 
     return np.concatenate(outputs) if outputs else np.zeros((0, 0), np.float32)
 
 
-def all_pairs(embeddings: np.ndarray, labels: np.ndarray, distance_name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Distances and same-identity flags of every unordered pair of samples."""
-    distances = get_distance(distance_name).pairwise(embeddings, embeddings)
-    upper = np.triu_indices(len(labels), k=1)
-    return distances[upper], (labels[:, None] == labels[None, :])[upper]
-
-
 def train_member(
     config: TrainConfig,
     member: int,
@@ -128,7 +121,7 @@ def train_member(
         val_eer = None
         if val_samples is not None:
             val_eer, _ = equal_error_rate(
-                *all_pairs(embed_samples(encoder, val_samples), val_samples.labels, config.distance)
+                *all_pairs(embed_samples(encoder, val_samples), val_samples.labels, get_distance(config.distance))
             )
         eligible = epoch >= first_eligible
         # Ties go to the later, better-trained epoch; without validation the last epoch is kept.
@@ -166,7 +159,7 @@ def train(
     # Calibrate on identities the encoder never trained on; without them, on the training identities.
     calibration = val_samples if val_samples is not None else train_samples
     embeddings = embed_samples(encoder, calibration)
-    distances, same = all_pairs(embeddings, calibration.labels, config.distance)
+    distances, same = all_pairs(embeddings, calibration.labels, get_distance(config.distance))
     return TrainResult(
         encoder=encoder.eval(),
         encoder_spec=spec,

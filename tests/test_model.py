@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +17,7 @@ from siamcli.core.encoders import build_encoder
 from siamcli.data.images import load_image, standardize
 from siamcli.errors import SiamcliError
 from siamcli.model import load_model
-from siamcli.modelfile import FORMAT, read_meta, write_model
+from siamcli.modelfile import FORMAT, load_torch_encoder, read_meta, write_model
 from tests.conftest import write_face_dataset
 
 META = {
@@ -28,21 +30,42 @@ META = {
 }
 
 
-def test_round_trip_gives_the_same_embeddings(tmp_path: Path) -> None:
+@pytest.mark.parametrize("members", [1, 3])
+def test_the_inference_graph_embeds_as_torch_does(tmp_path: Path, members: int) -> None:
     torch.manual_seed(0)
-    encoder = build_encoder("face-cnn", META["encoder"]["params"]).eval()
+    spec = META["encoder"]
+    if members > 1:
+        spec = {"name": "ensemble", "params": {"member": spec, "members": members}}
+    encoder = build_encoder(spec["name"], spec["params"]).eval()
     path = tmp_path / "tiny.model"
-    write_model(path, encoder.state_dict(), META)
+    write_model(path, encoder, {**META, "encoder": spec, "embedding_dim": 16 * members})
     loaded = load_model(path)
     assert loaded.meta["format"] == FORMAT and loaded.threshold == 0.8
-    faces = sorted(write_face_dataset(tmp_path / "faces", 2, 2).rglob("*.pgm"))
-    embeddings = loaded.embed(faces)
+    faces = sorted(write_face_dataset(tmp_path / "faces", 3, 3).rglob("*.pgm"))
+    embeddings = loaded.embed(faces)  # onnxruntime, batch of 9: the graph was traced with a batch of 1
     images = np.stack([load_image(face, (32, 28)) for face in faces])
     with torch.no_grad():
         direct = encoder(torch.from_numpy(standardize(images)[:, None])).numpy()
-    assert embeddings.shape == (4, 16)
+        reloaded = load_torch_encoder(path)(torch.from_numpy(standardize(images)[:, None])).numpy()
+    assert embeddings.shape == (9, 16 * members)
     assert np.allclose(np.linalg.norm(embeddings, axis=1), 1, atol=1e-5)
-    assert np.allclose(embeddings, direct, atol=1e-6)
+    assert np.abs(embeddings - direct).max() < 1e-5
+    assert np.array_equal(reloaded, direct)
+
+
+def test_embedding_does_not_import_torch(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    path = tmp_path / "tiny.model"
+    write_model(path, build_encoder("face-cnn", META["encoder"]["params"]), META)
+    face = next(write_face_dataset(tmp_path / "faces", 1, 1).rglob("*.pgm"))
+    script = (
+        "import sys\nfrom siamcli.model import load_model\n"
+        f"print(load_model({str(path)!r}).embed([{str(face)!r}]).shape)\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "(1, 16)"
 
 
 def test_a_pickle_is_refused_without_being_unpickled(tmp_path: Path) -> None:
@@ -74,7 +97,7 @@ def test_a_newer_format_asks_for_an_upgrade(tmp_path: Path) -> None:
 
 def test_damaged_weights_are_reported(tmp_path: Path) -> None:
     path = write_stray_weights(tmp_path / "damaged.model", format_version=1)
-    with pytest.raises(SiamcliError, match="damaged siamcli model"):
+    with pytest.raises(SiamcliError, match=r"damaged siamcli model \(no inference graph\)"):
         load_model(path)
     truncated = tmp_path / "short.model"
     truncated.write_bytes(b"\x05\x00")

@@ -8,7 +8,7 @@ import sys
 import typer
 
 from siamcli import __version__
-from siamcli.cli import embed, evaluate, pairs, train
+from siamcli.cli import embed, enroll, evaluate, gallery, pairs, train, verify
 from siamcli.errors import SiamcliError
 
 app = typer.Typer(
@@ -23,6 +23,9 @@ app.command("pairs")(pairs.pairs_command)
 app.command("train")(train.train_command)
 app.command("eval")(evaluate.eval_command)
 app.command("embed")(embed.embed_command)
+app.command("enroll")(enroll.enroll_command)
+app.command("verify")(verify.verify_command)
+app.add_typer(gallery.app, name="gallery")
 
 
 def _version(value: bool) -> None:

@@ -1,22 +1,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
 
 def embed_command(
     files: Annotated[list[str], typer.Argument(help="Sample files; '-' reads one path per line from stdin.")],
-    model: Annotated[Path, typer.Option("--model", "-m", help="Model file made by `siamcli train`.")],
+    model: Annotated[
+        Optional[Path],
+        typer.Option("--model", "-m", help="Model file \\[default: the shipped model for the files' type]."),
+    ] = None,
 ) -> None:
     """Print one JSON line per input: {"path": ..., "embedding": [...]}."""
     from siamcli.cli.inputs import expand_paths
     from siamcli.cli.output import print_json
-    from siamcli.model import load_model
+    from siamcli.verification import choose_model
 
-    loaded = load_model(model)
     paths = expand_paths(files)
+    loaded, _ = choose_model(None, paths, model)
     for chunk, embeddings in loaded.embed_chunks(paths):
         for path, embedding in zip(chunk, embeddings):
             print_json({"path": str(path), "embedding": [round(float(v), 6) for v in embedding]})

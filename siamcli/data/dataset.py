@@ -9,7 +9,7 @@ from pathlib import Path
 
 from siamcli.errors import SiamcliError
 
-IMAGE_SUFFIXES = frozenset({".pgm", ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff"})
+IMAGE_SUFFIXES = frozenset({".pgm", ".ppm", ".pnm", ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff"})
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,13 @@ class Modality(Protocol):
     name: str
     suffixes: frozenset[str]
     default_encoder: str
+    input_axes: dict[int, str]
 
     def default_preprocessing(self) -> dict[str, Any]: ...
+
+    def example_input(self, preprocessing: dict[str, Any]) -> np.ndarray:
+        """A batch of one, shaped as the encoder expects: what the inference graph is traced with."""
+        ...
 
     def load(self, paths: Sequence[Path], labels: Sequence[int], preprocessing: dict[str, Any]) -> Samples:
         """Decode files; raises SiamcliError naming the first file that cannot be used."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -40,9 +40,13 @@ class ImageModality:
     name = "image"
     suffixes = IMAGE_SUFFIXES
     default_encoder = "face-cnn"
+    input_axes: ClassVar[dict[int, str]] = {0: "batch"}  # the inference graph's axes of free length
 
     def default_preprocessing(self) -> dict[str, Any]:
         return {"size": list(DEFAULT_SIZE), "colour": "grey", "fit": "centre-crop", "normalise": "per-image"}
+
+    def example_input(self, preprocessing: dict[str, Any]) -> np.ndarray:
+        return np.zeros((1, 1, *preprocessing["size"]), np.float32)
 
     def load(self, paths: Sequence[Path], labels: Sequence[int], preprocessing: dict[str, Any]) -> ImageSamples:
         size = tuple(preprocessing["size"])

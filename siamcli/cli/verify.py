@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated, Any, Optional
+
+import typer
+
+from siamcli.cli.options import GalleryOption, JsonOption, ModelOption
+
+
+class Score(str, Enum):
+    nearest = "nearest"
+    centroid = "centroid"
+
+
+def verify_command(
+    files: Annotated[list[str], typer.Argument(help="Probe files; '-' reads one path per line from stdin.")],
+    claim: Annotated[
+        Optional[str], typer.Option("--claim", "-c", help="1:1: does each probe match NAME? Without: who is it?")
+    ] = None,
+    threshold: Annotated[
+        Optional[float],
+        typer.Option(min=0.0, help="Accept at this distance or less \\[default: the gallery's, else the model's]."),
+    ] = None,
+    top_k: Annotated[int, typer.Option("--top-k", "-k", min=0, help="List the K nearest identities (1:N).")] = 0,
+    score: Annotated[
+        Score, typer.Option(help="nearest: the closest enrolled sample; centroid: the mean of each identity's samples.")
+    ] = Score.nearest,
+    model: ModelOption = None,
+    gallery: GalleryOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Verify probes against a claimed identity, or identify them among everyone enrolled.
+
+    Exit status: 0 every probe accepted or identified, 1 some rejected or unknown, 2 an error.
+    """
+    from siamcli.cli.inputs import expand_paths
+    from siamcli.cli.options import gallery_path
+    from siamcli.cli.output import print_json, stderr, want_json
+    from siamcli.errors import SiamcliError
+    from siamcli.gallery import Gallery
+    from siamcli.verification import Verifier, choose_model, collection_of, embed_each_chunk
+
+    if claim is not None and top_k:
+        raise SiamcliError("--top-k lists candidates for identification; drop it, or drop --claim")
+    paths = expand_paths(files)
+    with Gallery.open(gallery_path(gallery)) as opened:
+        loaded, ref = choose_model(opened, paths, model)
+        collection = collection_of(opened, ref)
+        verifier = Verifier.for_collection(opened, loaded, collection, claim, threshold, score=score.value, top_k=top_k)
+
+    as_json = want_json(json_output)
+    rows: list[dict[str, Any]] = []
+    all_matched, any_problem = True, False
+    for chunk, embeddings, problems in embed_each_chunk(loaded, paths):
+        for problem in problems:
+            print(f"siamcli: {problem}", file=stderr.file)
+            any_problem = True
+        for verdict in verifier.verdicts(chunk, embeddings):
+            all_matched &= verdict.match
+            if as_json:
+                print_json(verdict.to_dict())
+            else:
+                rows.append(verdict.to_dict())
+    if rows:
+        _print_table(rows, claim)
+    raise typer.Exit(2 if any_problem else 0 if all_matched else 1)
+
+
+def _print_table(rows: list[dict[str, Any]], claim: str | None) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"claim: {claim}" if claim else "identification", title_justify="left")
+    for column in ("probe", "identity" if claim is None else "claim", "distance", "threshold", "decision"):
+        table.add_column(column, justify="right" if column in ("distance", "threshold") else "left", overflow="fold")
+    if any("candidates" in row for row in rows):
+        table.add_column("candidates")
+    for row in rows:
+        colour = "green" if row["match"] else "red"
+        cells = [
+            row["path"],
+            row["identity"] if claim is None else claim,
+            f"{row['distance']:.4f}",
+            f"{row['threshold']:.4f} ({row['threshold_source']})",
+            f"[{colour}]{row['decision']}[/{colour}]",
+        ]
+        if "candidates" in row:
+            cells.append(", ".join(f"{c['identity']} {c['distance']:.3f}" for c in row["candidates"]))
+        table.add_row(*cells)
+    Console().print(table)

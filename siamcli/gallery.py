@@ -1,0 +1,312 @@
+"""The gallery: one SQLite file of enrolled samples, one collection per model.
+
+A collection is bound to the fingerprint of the model that made its embeddings, so embeddings of two
+models never mix. Each enrolment is one transaction: a sample is wholly in or not at all, whatever
+happens to the process, and concurrent enrolments queue on SQLite's lock instead of losing writes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from siamcli import __version__
+from siamcli.core.search import Enrolled
+from siamcli.errors import SiamcliError
+
+FORMAT = "siamcli-gallery"
+FORMAT_VERSION = 1
+LOCK_WAIT_SECONDS = 60.0  # how long an enrolment waits for another to commit
+
+SCHEMA = """
+CREATE TABLE info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE collections (
+    id INTEGER PRIMARY KEY,
+    fingerprint TEXT NOT NULL UNIQUE,
+    model TEXT NOT NULL,
+    modality TEXT NOT NULL,
+    embedding_dim INTEGER NOT NULL,
+    distance TEXT NOT NULL,
+    threshold TEXT,
+    created TEXT NOT NULL
+);
+CREATE TABLE samples (
+    id INTEGER PRIMARY KEY,
+    collection_id INTEGER NOT NULL REFERENCES collections (id),
+    identity TEXT NOT NULL,
+    path TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    embedding BLOB NOT NULL,
+    enrolled TEXT NOT NULL,
+    UNIQUE (collection_id, sha256)
+);
+CREATE INDEX samples_by_identity ON samples (collection_id, identity);
+"""
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    """What a collection records of its model."""
+
+    fingerprint: str
+    model: str  # where to find it again: a path, or "default:<modality>" for a shipped model
+    modality: str
+    embedding_dim: int
+    distance: str
+
+
+@dataclass(frozen=True)
+class Collection(ModelRef):
+    id: int
+    threshold: dict[str, Any] | None  # calibrated on the user's own data; None: the model's
+    created: str
+
+
+@dataclass(frozen=True)
+class NewSample:
+    path: str
+    sha256: str
+    embedding: np.ndarray
+
+
+@dataclass(frozen=True)
+class EnrolledSample:
+    collection: Collection
+    identity: str
+    path: str
+    sha256: str
+    enrolled: str
+    embedding: np.ndarray
+
+
+@dataclass(frozen=True)
+class EnrolReport:
+    collection: Collection
+    added: int
+    already: int  # the same content was enrolled for this identity before
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Gallery:
+    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+        self.path = path
+        self._db = connection
+
+    # -- opening -----------------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path, create: bool = False) -> Gallery:
+        """Open a gallery; with `create`, a missing one is made (folders included) on first enrolment."""
+        path = Path(path)
+        if path.is_dir():
+            raise SiamcliError(f"{path}: is a folder, not a gallery file")
+        if not path.exists():
+            if not create:
+                raise SiamcliError(f"{path}: no gallery here yet (enroll someone first: siamcli enroll NAME FILE)")
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise SiamcliError(f"{path}: cannot create the gallery's folder ({error.strerror})") from None
+        mode = "rwc" if create else "rw"
+        try:
+            connection = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode={mode}", uri=True, timeout=LOCK_WAIT_SECONDS, isolation_level=None
+            )
+        except sqlite3.Error as error:
+            raise SiamcliError(f"{path}: cannot open gallery ({error})") from None
+        gallery = cls(path, connection)
+        gallery._check_format(allow_empty=create)
+        return gallery
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Gallery:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _check_format(self, allow_empty: bool) -> None:
+        try:
+            tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            info = dict(self._db.execute("SELECT key, value FROM info")) if "info" in tables else {}
+        except sqlite3.DatabaseError as error:
+            self.close()
+            raise SiamcliError(f"{self.path}: not a siamcli gallery ({error})") from None
+        if not tables:
+            if allow_empty:
+                return
+            self.close()
+            raise SiamcliError(f"{self.path}: the gallery is empty (enroll someone first: siamcli enroll NAME FILE)")
+        if info.get("format") != FORMAT:
+            self.close()
+            raise SiamcliError(f"{self.path}: not a siamcli gallery (an SQLite database of something else)")
+        version = int(info.get("format_version", "0"))
+        if version > FORMAT_VERSION:
+            self.close()
+            raise SiamcliError(
+                f"{self.path}: gallery format {version} is newer than this siamcli {__version__} reads "
+                f"(format {FORMAT_VERSION}); upgrade siamcli"
+            )
+
+    def _initialise_if_new(self) -> None:
+        """Inside a write transaction, so two enrolments creating one gallery do it once."""
+        if self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+            return
+        for statement in SCHEMA.strip().split(";\n"):
+            self._db.execute(statement)
+        self._db.executemany(
+            "INSERT INTO info (key, value) VALUES (?, ?)",
+            [("format", FORMAT), ("format_version", str(FORMAT_VERSION)), ("created_by", f"siamcli {__version__}")],
+        )
+
+    # -- collections -------------------------------------------------------------------------------
+
+    def _has_tables(self) -> bool:
+        return bool(self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
+
+    def collections(self, modality: str | None = None) -> list[Collection]:
+        if not self._has_tables():
+            return []
+        rows = self._db.execute(
+            "SELECT id, fingerprint, model, modality, embedding_dim, distance, threshold, created "
+            "FROM collections ORDER BY id"
+        )
+        found = [
+            Collection(
+                id=row[0],
+                fingerprint=row[1],
+                model=row[2],
+                modality=row[3],
+                embedding_dim=row[4],
+                distance=row[5],
+                threshold=None if row[6] is None else json.loads(row[6]),
+                created=row[7],
+            )
+            for row in rows
+        ]
+        return [c for c in found if modality is None or c.modality == modality]
+
+    def collection(self, fingerprint: str) -> Collection | None:
+        return next((c for c in self.collections() if c.fingerprint == fingerprint), None)
+
+    def _collection_for(self, ref: ModelRef) -> Collection:
+        existing = self.collection(ref.fingerprint)
+        if existing is not None:
+            return existing
+        self._db.execute(
+            "INSERT INTO collections (fingerprint, model, modality, embedding_dim, distance, created) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (ref.fingerprint, ref.model, ref.modality, ref.embedding_dim, ref.distance, _now()),
+        )
+        created = self.collection(ref.fingerprint)
+        assert created is not None
+        return created
+
+    # -- writing -----------------------------------------------------------------------------------
+
+    def _begin(self) -> None:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as error:
+            raise SiamcliError(f"{self.path}: cannot write the gallery ({error})") from None
+
+    def enroll(self, ref: ModelRef, identity: str, samples: Sequence[NewSample]) -> EnrolReport:
+        """Add samples of `identity` in one transaction. Content already enrolled for this identity is
+        skipped; content enrolled for someone else is refused, and then nothing is added."""
+        self._begin()
+        try:
+            self._initialise_if_new()
+            collection = self._collection_for(ref)
+            added = already = 0
+            for sample in samples:
+                owner = self._db.execute(
+                    "SELECT identity FROM samples WHERE collection_id = ? AND sha256 = ?",
+                    (collection.id, sample.sha256),
+                ).fetchone()
+                if owner is not None and owner[0] == identity:
+                    already += 1
+                    continue
+                if owner is not None:
+                    raise SiamcliError(f"{sample.path}: already enrolled as '{owner[0]}' (remove it there first)")
+                embedding = np.asarray(sample.embedding, dtype="<f4")
+                if embedding.shape != (ref.embedding_dim,):
+                    raise SiamcliError(f"{sample.path}: embedding of shape {embedding.shape} for a {ref.model} gallery")
+                self._db.execute(
+                    "INSERT INTO samples (collection_id, identity, path, sha256, embedding, enrolled) "
+                    "VALUES (?, ?, ?, ?, ?, ?)",
+                    (collection.id, identity, sample.path, sample.sha256, embedding.tobytes(), _now()),
+                )
+                added += 1
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return EnrolReport(collection, added, already)
+
+    def remove(self, identity: str, collection: Collection | None = None) -> int:
+        """Remove an identity's samples (from one collection, or all); returns how many were removed."""
+        self._begin()
+        try:
+            if collection is None:
+                cursor = self._db.execute("DELETE FROM samples WHERE identity = ?", (identity,))
+            else:
+                cursor = self._db.execute(
+                    "DELETE FROM samples WHERE identity = ? AND collection_id = ?", (identity, collection.id)
+                )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        return cursor.rowcount
+
+    # -- reading -----------------------------------------------------------------------------------
+
+    def identities(self, collection: Collection | None = None) -> list[tuple[Collection, str, int]]:
+        """(collection, identity, number of samples), by collection then name."""
+        result = []
+        for c in [collection] if collection else self.collections():
+            rows = self._db.execute(
+                "SELECT identity, count(*) FROM samples WHERE collection_id = ? GROUP BY identity ORDER BY identity",
+                (c.id,),
+            )
+            result.extend((c, name, count) for name, count in rows)
+        return result
+
+    def enrolled(self, collection: Collection, identity: str | None = None) -> Enrolled:
+        """The embeddings of a collection (or of one identity in it), ready to search."""
+        query = "SELECT identity, embedding FROM samples WHERE collection_id = ?"
+        parameters: tuple[Any, ...] = (collection.id,)
+        if identity is not None:
+            query += " AND identity = ?"
+            parameters += (identity,)
+        rows = self._db.execute(query, parameters).fetchall()
+        names = [row[0] for row in rows]
+        blob = b"".join(row[1] for row in rows)
+        if len(blob) != 4 * collection.embedding_dim * len(rows):
+            raise SiamcliError(f"{self.path}: damaged gallery (embeddings of the wrong size)")
+        embeddings = np.frombuffer(blob, dtype="<f4").reshape(len(rows), collection.embedding_dim)
+        return Enrolled.from_rows(names, embeddings.astype(np.float32, copy=False))
+
+    def samples(self, identity: str | None = None) -> Iterator[EnrolledSample]:
+        by_id = {c.id: c for c in self.collections()}
+        if not by_id:
+            return
+        query = "SELECT collection_id, identity, path, sha256, enrolled, embedding FROM samples"
+        parameters: tuple[Any, ...] = ()
+        if identity is not None:
+            query += " WHERE identity = ?"
+            parameters = (identity,)
+        for row in self._db.execute(query + " ORDER BY collection_id, identity, id", parameters):
+            yield EnrolledSample(by_id[row[0]], row[1], row[2], row[3], row[4], np.frombuffer(row[5], dtype="<f4"))
