@@ -23,6 +23,7 @@ from siamcli.errors import SiamcliError
 
 FORMAT = "siamcli-gallery"
 FORMAT_VERSION = 1
+PAGE_SIZE = 16384
 LOCK_WAIT_SECONDS = 60.0  # how long an enrolment waits for another to commit
 
 SCHEMA = """
@@ -124,6 +125,10 @@ class Gallery:
             )
         except sqlite3.Error as error:
             raise SiamcliError(f"{path}: cannot open gallery ({error})") from None
+        if create:
+            # Only takes effect when the file is new. A 512-d embedding is 2 KiB: with SQLite's default
+            # 4 KiB pages each sample would fill a page alone, and the file would be twice its data.
+            connection.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         gallery = cls(path, connection)
         gallery._check_format(allow_empty=create)
         return gallery
@@ -291,13 +296,13 @@ class Gallery:
         if identity is not None:
             query += " AND identity = ?"
             parameters += (identity,)
-        rows = self._db.execute(query, parameters).fetchall()
-        names = [row[0] for row in rows]
+        # Ordered by the index, rows arrive grouped by identity: no sorting of 100,000 names here.
+        rows = self._db.execute(query + " ORDER BY identity", parameters).fetchall()
         blob = b"".join(row[1] for row in rows)
         if len(blob) != 4 * collection.embedding_dim * len(rows):
             raise SiamcliError(f"{self.path}: damaged gallery (embeddings of the wrong size)")
         embeddings = np.frombuffer(blob, dtype="<f4").reshape(len(rows), collection.embedding_dim)
-        return Enrolled.from_rows(names, embeddings.astype(np.float32, copy=False))
+        return Enrolled.from_grouped_rows([row[0] for row in rows], embeddings.astype(np.float32, copy=False))
 
     def samples(self, identity: str | None = None) -> Iterator[EnrolledSample]:
         by_id = {c.id: c for c in self.collections()}

@@ -149,8 +149,10 @@ def test_nearest_and_centroid_scores_match_brute_force() -> None:
     rng = np.random.default_rng(0)
     embeddings = rng.normal(size=(30, 8)).astype(np.float32)
     embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
-    names = [f"id{i % 7}" for i in rng.permutation(30)]
-    enrolled = Enrolled.from_rows(names, embeddings)
+    names = sorted(f"id{i % 7}" for i in range(30))
+    enrolled = Enrolled.from_grouped_rows(names, embeddings)
+    with pytest.raises(ValueError, match="not grouped"):
+        Enrolled.from_grouped_rows(names[::-1][:3] + names[3:], embeddings)
     probes = rng.normal(size=(5, 8)).astype(np.float32)
     distance = get_distance("euclidean")
     nearest = identity_distances(probes, enrolled, distance, "nearest")

@@ -1,4 +1,5 @@
-"""The real run: ORL faces, train on s1-s30 with default flags, evaluate on s31-s40 (never seen)."""
+"""The real run: ORL faces, train on s1-s30 with default flags, evaluate on s31-s40 (never seen),
+through examples/faces_unseen_people.sh, as a user would run it."""
 
 from __future__ import annotations
 
@@ -8,28 +9,19 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import shared_dataset
-from tests.test_cli import siamcli
-
-
-def link(source: Path, names: list[str], target: Path) -> Path:
-    target.mkdir()
-    for name in names:
-        (target / name).symlink_to((source / name).resolve(), target_is_directory=True)
-    return target
+from tests.test_examples import run_example
 
 
 @pytest.fixture(scope="module")
 def orl_report(tmp_path_factory: pytest.TempPathFactory) -> dict:
     orl = shared_dataset("orl_faces")
-    root = tmp_path_factory.mktemp("orl")
-    train = link(orl, [f"s{i}" for i in range(1, 31)], root / "train")
-    test = link(orl, [f"s{i}" for i in range(31, 41)], root / "test")
-    model = root / "faces.model"
-    trained = siamcli("train", "faces", str(train), "-o", str(model))
-    assert trained.returncode == 0, trained.stderr
-    evaluated = siamcli("eval", str(model), str(test), "--json")
-    assert evaluated.returncode == 0, evaluated.stderr
-    return json.loads(evaluated.stdout)
+    work = tmp_path_factory.mktemp("orl")
+    lines = run_example("faces_unseen_people.sh", orl, work)
+    folder_report, pairs_report, *embeddings = (json.loads(line) for line in lines)
+    assert (pairs_report["genuine_pairs"], pairs_report["impostor_pairs"]) == (300, 300)
+    assert [Path(e["path"]).name for e in embeddings] == ["1.pgm", "10.pgm", "2.pgm"]
+    assert all(len(e["embedding"]) == 512 for e in embeddings)
+    return folder_report
 
 
 def test_orl_unseen_people_beat_raw_pixels(orl_report: dict) -> None:

@@ -21,11 +21,13 @@ class Enrolled:
     starts: np.ndarray  # first row of each identity
 
     @classmethod
-    def from_rows(cls, identities: Sequence[str], embeddings: np.ndarray) -> Enrolled:
-        names, codes = np.unique(np.asarray(identities, dtype=object), return_inverse=True)
-        order = np.argsort(codes, kind="stable")
-        starts = np.searchsorted(codes[order], np.arange(len(names)))
-        return cls([str(name) for name in names], embeddings[order], starts)
+    def from_grouped_rows(cls, identities: Sequence[str], embeddings: np.ndarray) -> Enrolled:
+        """Rows already grouped by identity (as an index scan returns them)."""
+        starts = [i for i in range(len(identities)) if i == 0 or identities[i] != identities[i - 1]]
+        names = [identities[i] for i in starts]
+        if len(set(names)) != len(names):
+            raise ValueError("rows are not grouped by identity")
+        return cls(names, embeddings, np.asarray(starts, dtype=np.int64))
 
     def __len__(self) -> int:
         return len(self.names)

@@ -1,0 +1,66 @@
+"""The scripts in examples/ run as a user would run them: on faces the test draws, and on ORL when present."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SHARED_DATA, write_face_dataset
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def run_example(name: str, *args: Path) -> list[str]:
+    # The scripts call `siamcli`: the one installed beside this Python comes first on PATH.
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    result = subprocess.run(
+        ["bash", str(EXAMPLES / name), *map(str, args)], capture_output=True, text=True, timeout=600, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    return result.stdout.splitlines()
+
+
+@pytest.fixture
+def datasets(tmp_path: Path) -> dict[str, Path]:
+    found = {"drawn": write_face_dataset(tmp_path / "faces", identities=12, samples=3)}
+    if (SHARED_DATA / "orl_faces").is_dir():
+        found["orl"] = SHARED_DATA / "orl_faces"
+    return found
+
+
+def test_enroll_and_verify_example(tmp_path: Path, datasets: dict[str, Path]) -> None:
+    for label, data in datasets.items():
+        lines = run_example("enroll_and_verify.sh", data, tmp_path / f"{label}.db")
+        listed = [json.loads(line) for line in lines if line.startswith('{"identity"')]
+        assert len(listed) == 5 and all(row["samples"] == 1 for row in listed)
+        decisions = [line for line in lines if re.search(r": (accepted|rejected) as ", line)]
+        assert len(decisions) == 2
+        identify, centroid = (json.loads(line) for line in lines[-2:])
+        assert len(identify["candidates"]) == 3 and identify["decision"] in ("identified", "unknown")
+        assert centroid["decision"] in ("accept", "reject") and "candidates" not in centroid
+        if label == "orl":
+            first = decisions[0].split("/")[-2]
+            assert decisions[0].endswith(f"accepted as {first}")
+
+
+@pytest.mark.skipif(shutil.which("jq") is None, reason="examples/pipelines.sh filters with jq, which is not installed")
+def test_pipelines_example(tmp_path: Path, datasets: dict[str, Path]) -> None:
+    for label, data in datasets.items():
+        lines = run_example("pipelines.sh", data, tmp_path / f"{label}.db")
+        accepted = next(line for line in lines if "other photos accepted" in line)
+        assert re.fullmatch(r"\S+: \d+ of \d+ other photos accepted", accepted)
+        (rank1,) = [int(m.group(1)) for line in lines if (m := re.fullmatch(r"rank-1: (\d+) of 10", line))]
+        identified = [line.split("\t") for line in lines if line.count("\t") == 2]
+        assert all(float(distance) >= 0 for _, _, distance in identified)
+        counts = [line.split() for line in lines[-10:]]
+        assert all(count == "1" for count, _ in counts) and len({name for _, name in counts}) == 10
+        if label == "orl":
+            assert rank1 >= 8, lines
