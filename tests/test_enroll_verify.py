@@ -211,3 +211,13 @@ def test_kill_9_at_any_moment_of_an_enrolment(tmp_path: Path) -> None:
         if count:
             subprocess.run([sys.executable, "-m", "siamcli", "gallery", "remove", "bulk", "--gallery", str(gallery)])
     assert 0 in outcomes
+
+
+def test_verify_never_imports_torch(tmp_path: Path, faces: Path) -> None:
+    gallery, probe = tmp_path / "g.db", str(faces / "p1" / "1.png")
+    assert run(gallery, "enroll", "p1", probe).returncode == 0
+    command = [sys.executable, "-X", "importtime", "-m", "siamcli", "verify", probe, "--claim", "p1"]
+    result = subprocess.run([*command, "--gallery", str(gallery)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import")}
+    assert "onnxruntime" in imported and "torch" not in imported
