@@ -276,6 +276,18 @@ class Gallery:
             raise
         return cursor.rowcount
 
+    def set_threshold(self, collection: Collection, threshold: dict[str, Any]) -> None:
+        """A threshold calibrated for this collection: verify prefers it to the model's."""
+        self._begin()
+        try:
+            self._db.execute(
+                "UPDATE collections SET threshold = ? WHERE id = ?", (json.dumps(threshold), collection.id)
+            )
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
     # -- reading -----------------------------------------------------------------------------------
 
     def identities(self, collection: Collection | None = None) -> list[tuple[Collection, str, int]]:

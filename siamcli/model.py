@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +14,7 @@ from siamcli.errors import SiamcliError
 from siamcli.inference import OnnxEncoder
 from siamcli.modalities import get_modality
 from siamcli.modalities.base import Modality
-from siamcli.modelfile import inference_graph, parse_header, read_bytes
+from siamcli.modelfile import fingerprint, inference_graph, parse_header, read_bytes
 
 EMBED_CHUNK = 256  # files decoded at a time
 
@@ -25,7 +24,7 @@ class Model:
     path: Path | None
     meta: dict[str, Any]
     encoder: OnnxEncoder
-    fingerprint: str  # sha256 of the file: galleries bind to it
+    fingerprint: str  # of what decides its embeddings: galleries bind to it
 
     @property
     def modality(self) -> Modality:
@@ -70,4 +69,4 @@ def load_model(path: Path) -> Model:
     except Exception as error:  # onnxruntime raises its own unexported exception types
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise SiamcliError(f"{path}: damaged siamcli model ({first_line})") from None
-    return Model(path, meta, encoder, hashlib.sha256(data).hexdigest())
+    return Model(path, meta, encoder, fingerprint(path, data, meta))

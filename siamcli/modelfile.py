@@ -7,6 +7,7 @@ Reading parses JSON, raw tensors and ONNX only: no pickle, no code from the file
 
 from __future__ import annotations
 
+import hashlib
 import json
 import struct
 from pathlib import Path
@@ -60,6 +61,19 @@ def parse_header(path: Path, data: bytes) -> dict[str, Any]:
     return meta
 
 
+# What decides a model's embeddings. The threshold and the training record are left out, so that
+# calibrating a model again does not orphan the galleries enrolled with it.
+EMBEDDING_FIELDS = ("modality", "encoder", "embedding_dim", "preprocessing", "distance")
+
+
+def fingerprint(path: Path, data: bytes, meta: dict[str, Any]) -> str:
+    """SHA-256 of everything that decides the model's embeddings: its tensors and the fields above."""
+    _, start = _safetensors_header(path, data)
+    digest = hashlib.sha256(data[start:])
+    digest.update(json.dumps({key: meta.get(key) for key in EMBEDDING_FIELDS}, sort_keys=True).encode())
+    return digest.hexdigest()
+
+
 def inference_graph(path: Path, data: bytes) -> bytes:
     """The ONNX bytes stored in the model, sliced out of the file without decoding any other tensor."""
     header, start = _safetensors_header(path, data)
@@ -103,6 +117,19 @@ def write_model(path: Path, encoder: Any, meta: dict[str, Any]) -> None:
     tensors = {name: tensor.detach().contiguous() for name, tensor in encoder.state_dict().items()}
     tensors[GRAPH_TENSOR] = torch.frombuffer(bytearray(graph), dtype=torch.uint8)
     write_atomic(Path(path), save(tensors, metadata={"siamcli": json.dumps(meta)}))
+
+
+def update_meta(path: Path, changes: dict[str, Any]) -> None:
+    """Rewrite the model's metadata with `changes`, atomically; the tensor bytes stay as they were, so
+    the fingerprint (and every gallery bound to it) survives a recalibration."""
+    path = Path(path)
+    data = read_bytes(path)
+    meta = {**parse_header(path, data), **changes}
+    header, start = _safetensors_header(path, data)
+    header["__metadata__"]["siamcli"] = json.dumps(meta)
+    encoded = json.dumps(header, separators=(",", ":")).encode()
+    encoded += b" " * (-len(encoded) % 8)  # safetensors aligns the tensor data to 8 bytes
+    write_atomic(path, struct.pack("<Q", len(encoded)) + encoded + data[start:])
 
 
 def load_torch_encoder(path: Path) -> Any:

@@ -28,8 +28,9 @@ def modality_of_files(paths: Sequence[Path]) -> str:
 def choose_model(gallery: Gallery | None, paths: Sequence[Path], model_path: Path | None) -> tuple[Model, ModelRef]:
     """The model given; else the one the gallery's collection for these files was made with; else the shipped one."""
     if model_path is not None:
-        model = load_model(model_path)
-        return model, _ref(model, str(Path(model_path).resolve()))
+        given = str(model_path)
+        model = load_model(model_location(given))
+        return model, _ref(model, given if given.startswith(REF_PREFIX) else str(Path(given).resolve()))
     modality = modality_of_files(paths)
     collections = gallery.collections(modality) if gallery is not None else []
     if len(collections) > 1:

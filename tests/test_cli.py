@@ -79,7 +79,7 @@ def test_eval_reports_every_metric_as_json(trained: tuple[Path, Path, Path]) -> 
     assert report["identities"] == 4 and report["samples"] == 24
     assert report["genuine_pairs"] == 4 * 15 and report["impostor_pairs"] == 24 * 23 // 2 - 60
     assert 0.5 < report["roc_auc"] <= 1.0 and 0.0 <= report["eer"] < 0.5
-    assert set(report["tar_at_far"]) == {"0.01", "0.001"}
+    assert set(report["tar_at_far"]) == {"0.01", "0.001", "0.0001"}
     assert report["tar_at_far"]["0.001"] is None  # 216 impostor pairs cannot measure 0.1%
     assert set(report["at_threshold"]) == {"accuracy", "balanced_accuracy", "far", "frr"}
     assert set(report["one_shot"]) == set()  # 4 identities: not enough for 5-way

@@ -8,7 +8,7 @@ import sys
 import typer
 
 from siamcli import __version__
-from siamcli.cli import embed, enroll, evaluate, gallery, pairs, train, verify
+from siamcli.cli import calibrate, embed, enroll, evaluate, gallery, pairs, train, verify
 from siamcli.errors import SiamcliError
 
 app = typer.Typer(
@@ -22,6 +22,7 @@ app = typer.Typer(
 app.command("pairs")(pairs.pairs_command)
 app.command("train")(train.train_command)
 app.command("eval")(evaluate.eval_command)
+app.command("calibrate")(calibrate.calibrate_command)
 app.command("embed")(embed.embed_command)
 app.command("enroll")(enroll.enroll_command)
 app.command("verify")(verify.verify_command)

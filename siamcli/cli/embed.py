@@ -22,4 +22,4 @@ def embed_command(
     loaded, _ = choose_model(None, paths, model)
     for chunk, embeddings in loaded.embed_chunks(paths):
         for path, embedding in zip(chunk, embeddings):
-            print_json({"path": str(path), "embedding": [round(float(v), 6) for v in embedding]})
+            print_json({"path": str(path), "embedding": [float(v) for v in embedding]})

@@ -16,7 +16,7 @@ def enroll_command(
     """Embed reference samples of NAME and store them in the gallery (the same file twice is stored once)."""
     from siamcli.cli.inputs import expand_paths
     from siamcli.cli.options import gallery_path
-    from siamcli.cli.output import stderr
+    from siamcli.cli.output import note
     from siamcli.gallery import Gallery
     from siamcli.verification import check_identity_name, choose_model, enroll_files
 
@@ -26,8 +26,6 @@ def enroll_command(
         loaded, ref = choose_model(opened, paths, model)
         report = enroll_files(opened, loaded, ref, name, paths)
     already = f" ({report.already} already enrolled)" if report.already else ""
-    stderr.print(
-        f"{name}: {report.added} sample{'s' * (report.added != 1)} enrolled{already} in {opened.path} with {ref.model}",
-        highlight=False,
-        markup=False,
+    note(
+        f"{name}: {report.added} sample{'s' * (report.added != 1)} enrolled{already} in {opened.path} with {ref.model}"
     )

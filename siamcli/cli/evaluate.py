@@ -1,64 +1,77 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Optional
 
 import typer
 
 
 def eval_command(
-    model: Annotated[Path, typer.Argument(help="Model file made by `siamcli train`.")],
-    data: Annotated[
-        Path,
-        typer.Argument(help="Folder with one subfolder per identity (all pairs), or a pairs CSV from `siamcli pairs`."),
+    paths: Annotated[
+        list[Path],
+        typer.Argument(
+            help="One or more model files, then DATA: a folder with one subfolder per identity (all pairs), "
+            "or a pairs CSV from `siamcli pairs` (exactly its pairs).",
+            metavar="MODEL... DATA",
+        ),
     ],
-    json_output: Annotated[bool, typer.Option("--json", help="One JSON object, even on a terminal.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="JSON, one line per model, even on a terminal.")] = False,
+    report: Annotated[
+        Optional[Path], typer.Option(help="Write ROC/DET curves, histograms, report.html and metrics.json here.")
+    ] = None,
+    p_target: Annotated[
+        float, typer.Option("--p-target", min=0.0, max=1.0, help="Prior of a genuine trial, for minDCF.")
+    ] = 0.01,
     episodes: Annotated[int, typer.Option(min=1, help="One-shot identification episodes per N.")] = 2000,
-    seed: Annotated[int, typer.Option(help="Seed of the one-shot episodes.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the one-shot episodes and of the bootstrap.")] = 0,
 ) -> None:
-    """Verification and one-shot identification metrics on the identities given (use people not seen in training)."""
-    from siamcli.cli.output import print_json, want_json
+    """Verification and one-shot identification metrics on the identities given (use people not seen in
+    training), with 95% intervals from resampling identities. Several models are compared side by side."""
+    from siamcli.cli.output import note, print_json, want_json
     from siamcli.data.dataset import scan_dataset
     from siamcli.data.pairs import read_pairs
+    from siamcli.errors import SiamcliError
     from siamcli.evaluation import metrics, scores_on_dataset, scores_on_pairs
     from siamcli.model import load_model
+    from siamcli.models import model_location
+    from siamcli.report import Evaluated
 
-    loaded = load_model(model)
-    if data.is_file():
-        scores = scores_on_pairs(loaded, read_pairs(data))
-    else:
-        scores = scores_on_dataset(loaded, scan_dataset(data, loaded.modality.suffixes))
-    result = {"model": str(model), "data": str(data), **metrics(loaded, scores, episodes, seed)}
+    if len(paths) < 2:
+        raise SiamcliError("give at least one model file, then the data (a folder or a pairs CSV)")
+    *model_paths, data = paths
+    if not 0 < p_target < 1:
+        raise SiamcliError("--p-target must be between 0 and 1")
+    models = [load_model(model_location(str(path))) for path in model_paths]  # every model is checked before any work
+    evaluated = []
+    for path, model in zip(model_paths, models):
+        if data.is_file():
+            scores = scores_on_pairs(model, read_pairs(data))
+        else:
+            scores = scores_on_dataset(model, scan_dataset(data, model.modality.suffixes))
+        evaluated.append(Evaluated(str(path), metrics(model, scores, episodes, seed, p_target), scores))
     if want_json(json_output):
-        print_json(result)
+        for item in evaluated:
+            print_json({"model": item.label, "data": str(data), **item.metrics})
     else:
-        _print_table(result)
+        _print_table(evaluated, str(data))
+    if report is not None:
+        from siamcli.report import write_report
+
+        for written in write_report(report, evaluated, str(data)):
+            note(f"wrote {written}")
 
 
-def _percent(value: float | None) -> str:
-    return "n/a (too few impostor pairs)" if value is None else f"{value:.2%}"
-
-
-def _print_table(result: dict[str, Any]) -> None:
+def _print_table(evaluated: list[Any], data: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    threshold = result["threshold"]
-    at = result["at_threshold"]
-    table = Table(title=f"{result['model']} on {result['data']}", show_header=False, title_justify="left")
-    table.add_column(style="bold")
-    table.add_column(justify="right")
-    table.add_row("identities / samples", f"{result['identities']} / {result['samples']}")
-    table.add_row("genuine / impostor pairs", f"{result['genuine_pairs']} / {result['impostor_pairs']}")
-    table.add_row("ROC AUC", f"{result['roc_auc']:.4f}")
-    table.add_row("EER", f"{result['eer']:.2%} (at distance {result['eer_threshold']:.4f})")
-    for far, tar in result["tar_at_far"].items():
-        table.add_row(f"TAR at FAR {float(far):.1%}", _percent(tar))
-    table.add_row(
-        f"at stored threshold {threshold['value']:.4f} ({threshold['operating_point']})",
-        f"accuracy {at['accuracy']:.2%}, balanced {at['balanced_accuracy']:.2%}, "
-        f"FAR {at['far']:.2%}, FRR {at['frr']:.2%}",
-    )
-    for n_way, accuracy in result["one_shot"].items():
-        table.add_row(f"one-shot {n_way} accuracy", f"{accuracy:.2%} ({result['episodes']} episodes)")
+    from siamcli.report import summary_rows
+
+    table = Table(title=f"on {data} (95% intervals over identities in brackets)", title_justify="left")
+    table.add_column("")
+    for item in evaluated:
+        table.add_column(item.label, justify="right")
+    summaries = [summary_rows(item.metrics) for item in evaluated]
+    for r, (label, _) in enumerate(summaries[0]):
+        table.add_row(label, *(summary[r][1] for summary in summaries))
     Console().print(table)

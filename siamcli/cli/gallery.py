@@ -91,14 +91,14 @@ def show_command(name: str, gallery: GalleryOption = None, json_output: JsonOpti
 @app.command("remove")
 def remove_command(name: str, model: ModelFilter = None, gallery: GalleryOption = None) -> None:
     """Remove NAME and all their samples (from every collection, or from --model's)."""
-    from siamcli.cli.output import stderr
+    from siamcli.cli.output import note
     from siamcli.errors import SiamcliError
 
     with _open(gallery) as opened:
         removed = opened.remove(name, _collection(opened, model))
     if not removed:
         raise SiamcliError(f"{opened.path}: nobody named '{name}' is enrolled")
-    stderr.print(f"{name}: {removed} sample{'s' * (removed != 1)} removed from {opened.path}", markup=False)
+    note(f"{name}: {removed} sample{'s' * (removed != 1)} removed from {opened.path}")
 
 
 @app.command("export")

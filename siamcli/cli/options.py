@@ -22,7 +22,8 @@ ModelOption = Annotated[
     typer.Option(
         "--model",
         "-m",
-        help="Model file \\[default: the model the gallery's collection was made with, else the shipped one].",
+        help="Model file, or default:image \\[default: the model the gallery's collection was made with, "
+        "else the shipped one].",
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="JSON lines, even on a terminal.")]

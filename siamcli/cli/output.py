@@ -12,14 +12,19 @@ from rich.console import Console
 stderr = Console(stderr=True)
 
 
+def note(message: str) -> None:
+    """A message for the person at the terminal, on stderr, printed as is (no markup, no wrapping)."""
+    stderr.print(message, markup=False, highlight=False, soft_wrap=True)
+
+
 def want_json(flag: bool) -> bool:
     return flag or not sys.stdout.isatty()
 
 
 def _clean(value: Any) -> Any:
-    """Floats rounded to what the data can support, so JSON stays readable."""
+    """Floats to 6 significant digits (what the data can support), so JSON stays readable."""
     if isinstance(value, float):
-        return round(value, 6)
+        return float(f"{value:.6g}")
     if isinstance(value, dict):
         return {k: _clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -66,7 +66,7 @@ def train_command(
 
     Identities are split, never samples: those held out for validation are never trained on.
     """
-    from siamcli.cli.output import stderr
+    from siamcli.cli.output import note
     from siamcli.cli.progress import EpochProgress
     from siamcli.recipes import RECIPES, fit
 
@@ -88,8 +88,7 @@ def train_command(
     training, threshold = fitted.meta["training"], fitted.meta["threshold"]
     epochs = ", ".join(f"{m['best_epoch']}/{m['epochs_run']}" for m in training["members"])
     val = "" if training["val_eer"] is None else f"validation EER {training['val_eer']:.2%}, "
-    stderr.print(
+    note(
         f"wrote {output}: {len(training['members'])} member(s), best/run epochs {epochs}, {val}"
-        f"threshold {threshold['value']:.4f} at {threshold['operating_point']}, {training['wall_seconds']:.0f} s",
-        highlight=False,
+        f"threshold {threshold['value']:.4f} at {threshold['operating_point']}, {training['wall_seconds']:.0f} s"
     )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from siamcli.core.distances import Distance
-from siamcli.core.thresholds import error_rates, split_scores, threshold_at_far
+from siamcli.core.thresholds import error_rates, roc, split_scores, threshold_at_far
 
 
 def _average_ranks(values: np.ndarray) -> np.ndarray:
@@ -48,26 +50,83 @@ def rates_at(distances: np.ndarray, same: np.ndarray, threshold: float) -> dict[
     }
 
 
+def min_dcf(
+    distances: np.ndarray,
+    same: np.ndarray,
+    p_target: float = 0.01,
+    weights: np.ndarray | None = None,
+) -> tuple[float, float]:
+    """(minimum normalised detection cost, its threshold), the NIST speaker-recognition measure.
+
+    Cost = P_target * FRR + (1 - P_target) * FAR at the best threshold, divided by the cost of the
+    better trivial system (accept all or reject all), so 1.0 means no better than not trying.
+    """
+    if not 0 < p_target < 1:
+        raise ValueError("P_target must be between 0 and 1")
+    curve = roc(distances, same, weights)
+    cost = p_target * curve.frr + (1 - p_target) * curve.far
+    best = int(np.argmin(cost))
+    return float(cost[best] / min(p_target, 1 - p_target)), float(curve.thresholds[best])
+
+
 def one_shot_accuracy(
     embeddings: np.ndarray, labels: np.ndarray, n_way: int, episodes: int, seed: int, distance: Distance
 ) -> float:
     """N-way one-shot identification: one reference sample for each of n_way identities, and a query
     (another sample of one of them); correct when the query's nearest reference is its own identity."""
-    labels = np.asarray(labels)
-    by_identity = [np.flatnonzero(labels == label) for label in np.unique(labels)]
-    by_identity = [indices for indices in by_identity if indices.size >= 2]
-    if len(by_identity) < n_way:
-        raise ValueError(f"{n_way}-way needs {n_way} identities with two samples, found {len(by_identity)}")
+    matrix = np.asarray(distance.pairwise(embeddings, embeddings))
+    correct, _ = one_shot_episodes(matrix, labels, n_way, episodes, np.random.default_rng(seed))
+    return float(correct.mean())
+
+
+def one_shot_episodes(
+    matrix: np.ndarray, labels: np.ndarray, n_way: int, episodes: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every episode drawn at once from the samples' distance matrix: (correct, target identity) of each.
+
+    Identities are indices into the sorted distinct labels; those with one sample give no query and
+    are never drawn.
+    """
+    _, inverse = np.unique(np.asarray(labels), return_inverse=True)
+    counts = np.bincount(inverse)
+    usable = counts >= 2
+    if np.count_nonzero(usable) < n_way:
+        raise ValueError(f"{n_way}-way needs {n_way} identities with two samples, found {np.count_nonzero(usable)}")
+    keys = rng.random((episodes, counts.size))
+    keys[:, ~usable] = -1.0
+    chosen = np.argsort(-keys, axis=1)[:, :n_way]  # n_way distinct identities per episode, uniformly
+    by_identity = np.argsort(inverse, kind="stable")
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    reference_offset = (rng.random(chosen.shape) * counts[chosen]).astype(int)
+    references = by_identity[first[chosen] + reference_offset]
+    rows = np.arange(episodes)
+    target = rng.integers(n_way, size=episodes)
+    identity = chosen[rows, target]
+    # Any sample of the target identity but its reference.
+    step = 1 + (rng.random(episodes) * (counts[identity] - 1)).astype(int)
+    query = by_identity[first[identity] + (reference_offset[rows, target] + step) % counts[identity]]
+    nearest = np.argmin(matrix[query[:, None], references], axis=1)
+    return nearest == target, identity
+
+
+def bootstrap_interval(
+    statistic: Callable[[np.ndarray], float], n_identities: int, rounds: int, seed: int, level: float = 0.95
+) -> tuple[float, float]:
+    """Percentile interval of `statistic(multiplicity)` over identities drawn with replacement.
+
+    Pairs and episodes of one identity are not independent; resampling identities, not pairs, gives
+    intervals honest about how few people were measured.
+    """
     rng = np.random.default_rng(seed)
-    correct = 0
-    for _ in range(episodes):
-        chosen = rng.choice(len(by_identity), size=n_way, replace=False)
-        references = np.empty(n_way, dtype=int)
-        for slot, identity in enumerate(chosen):
-            references[slot] = rng.choice(by_identity[identity])
-        target = int(rng.integers(n_way))
-        candidates = by_identity[chosen[target]]
-        query = rng.choice(candidates[candidates != references[target]])
-        distances = distance.pairwise(embeddings[query][None, :], embeddings[references])[0]
-        correct += int(np.argmin(distances) == target)
-    return correct / episodes
+    values = []
+    for _ in range(rounds):
+        multiplicity = rng.multinomial(n_identities, np.full(n_identities, 1.0 / n_identities))
+        try:
+            values.append(statistic(multiplicity))
+        except ValueError:  # a draw without genuine or impostor pairs, or too few identities for N-way
+            continue
+    if not values:
+        raise ValueError("no bootstrap replicate could be scored")
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(values, [tail, 100 - tail])
+    return float(low), float(high)

@@ -48,18 +48,31 @@ def error_rates(genuine: np.ndarray, impostor: np.ndarray, thresholds: np.ndarra
     return far, frr
 
 
-def roc(distances: np.ndarray, same: np.ndarray) -> Roc:
-    genuine, impostor = split_scores(distances, same)
-    values = np.unique(np.concatenate([genuine, impostor]))
+def roc(distances: np.ndarray, same: np.ndarray, weights: np.ndarray | None = None) -> Roc:
+    """FAR and FRR at every distinct distance. `weights` count each pair that many times (a bootstrap
+    replicate draws identities with replacement, so a pair of identities drawn twice counts twice)."""
+    split_scores(distances, same)  # both kinds present
+    distances = np.asarray(distances, dtype=np.float64)
+    same = np.asarray(same, dtype=bool)
+    weights = np.ones(distances.size) if weights is None else np.asarray(weights, dtype=np.float64)
+    order = np.argsort(distances, kind="stable")
+    values, first = np.unique(distances[order], return_index=True)
+    last = np.append(first[1:], distances.size) - 1  # each threshold accepts every pair up to its last tie
+    genuine_accepted = np.cumsum(np.where(same[order], weights[order], 0.0))[last]
+    impostor_accepted = np.cumsum(np.where(same[order], 0.0, weights[order]))[last]
+    genuine_total, impostor_total = genuine_accepted[-1], impostor_accepted[-1]
+    if genuine_total <= 0 or impostor_total <= 0:
+        raise ValueError("the weights leave no genuine or no impostor pair")
     # Start below every score (reject all: FAR 0, FRR 1) so the curve spans both ends.
     thresholds = np.concatenate([[np.nextafter(values[0], -np.inf)], values])
-    far, frr = error_rates(genuine, impostor, thresholds)
+    far = np.concatenate([[0.0], impostor_accepted / impostor_total])
+    frr = np.concatenate([[1.0], 1.0 - genuine_accepted / genuine_total])
     return Roc(thresholds, far, frr)
 
 
-def equal_error_rate(distances: np.ndarray, same: np.ndarray) -> tuple[float, float]:
+def equal_error_rate(distances: np.ndarray, same: np.ndarray, weights: np.ndarray | None = None) -> tuple[float, float]:
     """(EER, threshold) where FAR and FRR cross, interpolated linearly between neighbouring thresholds."""
-    curve = roc(distances, same)
+    curve = roc(distances, same, weights)
     gap = curve.far - curve.frr  # rises from -1 to +1
     i = int(np.argmax(gap >= 0))
     if i == 0 or gap[i] == 0:

@@ -1,0 +1,74 @@
+"""Does a threshold calibrated on your own people hold on people nobody has seen? And how long does a
+report take?
+
+    python benchmarks/calibration_transfer.py [--data ../shared/data/orl_faces] [--seeds 0 1 2] [--far 0.01]
+
+For each seed: `siamcli train faces` on ORL s1-s20 (default flags), `siamcli calibrate` at the target
+FAR on s21-s30, then `siamcli eval` on s31-s40, and the FAR reached there. Then the time of
+`siamcli eval MODEL DATA --report DIR` on all 400 ORL images. Nothing is tuned on s31-s40.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from orl_faces import DEFAULT_DATA, link_identities  # a sibling script
+
+
+def siamcli(*args: str) -> str:
+    result = subprocess.run([sys.executable, "-m", "siamcli", *args], capture_output=True, text=True)
+    if result.returncode != 0:
+        sys.exit(f"siamcli {' '.join(args)} failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA / "orl_faces")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--far", type=float, default=0.01)
+    args = parser.parse_args()
+    if not args.data.is_dir():
+        sys.exit(f"no ORL faces at {args.data} (pass --data, or set SIAMCLI_DATA)")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        names = [f"s{i}" for i in range(1, 41)]
+        train = link_identities(args.data, names[:20], work / "train")
+        calibration = link_identities(args.data, names[20:30], work / "calibration")
+        test = link_identities(args.data, names[30:], work / "test")
+        gaps = []
+        for seed in args.seeds:
+            model = work / f"seed{seed}.model"
+            siamcli("train", "faces", str(train), "-o", str(model), "--seed", str(seed))
+            siamcli("calibrate", str(model), str(calibration), "--far", f"{args.far:g}")
+            calibrated = json.loads(siamcli("eval", str(model), str(calibration), "--json"))["at_threshold"]
+            unseen = json.loads(siamcli("eval", str(model), str(test), "--json"))["at_threshold"]
+            gaps.append(abs(unseen["far"] - args.far))
+            print(
+                f"seed {seed}: target FAR {args.far:.2%}; on s21-s30 (calibration) FAR {calibrated['far']:.2%} "
+                f"FRR {calibrated['frr']:.2%}; on s31-s40 (unseen) FAR {unseen['far']:.2%} FRR {unseen['frr']:.2%}; "
+                f"gap {abs(unseen['far'] - args.far) * 100:.2f} points (target: at most 1.5)"
+            )
+        print(f"median gap over {len(gaps)} seed(s): {statistics.median(gaps) * 100:.2f} points")
+
+        report_times = []
+        for _ in range(3):
+            started = time.perf_counter()
+            siamcli("eval", str(model), str(args.data), "--report", str(work / "report"), "--json")
+            report_times.append(time.perf_counter() - started)
+        print(
+            f"`siamcli eval MODEL orl_faces --report DIR` (400 images, whole process): median "
+            f"{statistics.median(report_times):.1f} s over 3 runs; target under 10 s"
+        )
+
+
+if __name__ == "__main__":
+    main()

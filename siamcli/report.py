@@ -1,0 +1,212 @@
+"""The evaluation report: ROC and DET curves, distance histograms and the worst-matching identities,
+as PNG files, one self-contained report.html (images embedded) and metrics.json."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from siamcli.core.thresholds import error_rates, roc, split_scores
+from siamcli.errors import SiamcliError
+from siamcli.evaluation import WORST_SHOWN, Scores
+from siamcli.files import write_atomic
+
+
+@dataclass
+class Evaluated:
+    label: str  # the model's path, as given
+    metrics: dict[str, Any]
+    scores: Scores
+
+
+def _floor(values: np.ndarray, n: int) -> np.ndarray:
+    """Zero rates have no place on a log axis: draw them at half of one pair in n."""
+    return np.maximum(values, 0.5 / n)
+
+
+def _png(figure: Any) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def _operating_points(axis: Any, evaluated: Evaluated, colour: str, det: bool) -> None:
+    """The EER point and the stored threshold's point on the curve."""
+    genuine, impostor = split_scores(evaluated.scores.distances, evaluated.scores.same)
+    eer = evaluated.metrics["eer"]
+    far, frr = (r[0] for r in error_rates(genuine, impostor, np.array([evaluated.metrics["threshold"]["value"]])))
+    n_imp, n_gen = impostor.size, genuine.size
+    x_eer, x_thr = _floor(np.array([eer]), n_imp)[0], _floor(np.array([far]), n_imp)[0]
+    y_eer = _floor(np.array([eer]), n_gen)[0] if det else 1 - eer
+    y_thr = _floor(np.array([frr]), n_gen)[0] if det else 1 - frr
+    axis.plot([x_eer], [y_eer], "o", color=colour, markersize=7, label=f"EER {eer:.2%}")
+    axis.plot(
+        [x_thr],
+        [y_thr],
+        "s",
+        color=colour,
+        markersize=7,
+        markerfacecolor="none",
+        label=f"stored threshold: FAR {far:.2%}, FRR {frr:.2%}",
+    )
+
+
+def curves(evaluated: list[Evaluated], det: bool) -> bytes:
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6.4, 5.2))
+    for i, item in enumerate(evaluated):
+        colour = f"C{i}"
+        curve = roc(item.scores.distances, item.scores.same)
+        n_imp = int((~item.scores.same).sum())
+        n_gen = int(item.scores.same.sum())
+        far = _floor(curve.far, n_imp)
+        if det:
+            axis.loglog(far, _floor(curve.frr, n_gen), color=colour, label=item.label)
+        else:
+            axis.semilogx(far, 1 - curve.frr, color=colour, label=f"{item.label} (AUC {item.metrics['roc_auc']:.3f})")
+        _operating_points(axis, item, colour, det)
+    if det:
+        axis.plot([1e-4, 1], [1e-4, 1], ":", color="grey", linewidth=0.8)
+        axis.set(xlabel="false-accept rate", ylabel="false-reject rate", title="DET (lower left is better)")
+    else:
+        axis.set(xlabel="false-accept rate", ylabel="true-accept rate", title="ROC", ylim=(0, 1.01))
+    axis.grid(True, which="both", alpha=0.3)
+    axis.legend(fontsize=7, loc="upper right" if det else "lower right")
+    try:
+        return _png(figure)
+    finally:
+        plt.close(figure)
+
+
+def histograms(evaluated: list[Evaluated]) -> bytes:
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(len(evaluated), 1, figsize=(6.4, 2.8 * len(evaluated)), squeeze=False)
+    for axis, item in zip(axes[:, 0], evaluated):
+        genuine, impostor = split_scores(item.scores.distances, item.scores.same)
+        bins = np.linspace(min(genuine[0], impostor[0]), max(genuine[-1], impostor[-1]), 60)
+        axis.hist(impostor, bins=bins, density=True, alpha=0.55, color="C3", label=f"impostor ({impostor.size})")
+        axis.hist(genuine, bins=bins, density=True, alpha=0.55, color="C2", label=f"genuine ({genuine.size})")
+        threshold = item.metrics["threshold"]
+        axis.axvline(
+            threshold["value"],
+            color="black",
+            linestyle="--",
+            label=f"stored threshold {threshold['value']:.3f} ({threshold['operating_point']})",
+        )
+        axis.set(xlabel="distance (smaller is more alike)", ylabel="density", title=item.label)
+        axis.legend(fontsize=7)
+    figure.tight_layout()
+    try:
+        return _png(figure)
+    finally:
+        plt.close(figure)
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2%}"
+
+
+def summary_rows(metrics: dict[str, Any]) -> list[tuple[str, str]]:
+    """The headline figures of one evaluation, as (label, value) rows: shared by the table and the HTML."""
+    low, high = metrics["eer_interval"]
+    at = metrics["at_threshold"]
+    threshold = metrics["threshold"]
+    rows = [
+        ("identities / samples", f"{metrics['identities']} / {metrics['samples']}"),
+        ("genuine / impostor pairs", f"{metrics['genuine_pairs']} / {metrics['impostor_pairs']}"),
+        ("ROC AUC", f"{metrics['roc_auc']:.4f}"),
+        ("EER", f"{metrics['eer']:.2%} [{low:.2%}, {high:.2%}] at distance {metrics['eer_threshold']:.4f}"),
+        (f"minDCF (P_target {metrics['min_dcf']['p_target']:g})", f"{metrics['min_dcf']['value']:.4f}"),
+    ]
+    for far, tar in metrics["tar_at_far"].items():
+        needed = round(1 / float(far))
+        shown = _percent(tar) if tar is not None else f"n/a (needs {needed} impostor pairs)"
+        rows.append((f"TAR at FAR {float(far):g}", shown))
+    rows.append(
+        (
+            f"at stored threshold {threshold['value']:.4f} ({threshold['operating_point']})",
+            f"FAR {at['far']:.2%}, FRR {at['frr']:.2%}, balanced accuracy {at['balanced_accuracy']:.2%}",
+        )
+    )
+    for n_way, accuracy in metrics["one_shot"].items():
+        low, high = metrics["one_shot_interval"][n_way]
+        rows.append((f"one-shot {n_way}", f"{accuracy:.2%} [{low:.2%}, {high:.2%}]"))
+    worst = [row for row in metrics["per_identity"] if row["frr"] is not None][:3]
+    rows.append(("worst identities (FRR)", ", ".join(f"{r['identity']} {r['frr']:.0%}" for r in worst) or "n/a"))
+    return rows
+
+
+def _html(evaluated: list[Evaluated], data: str, images: dict[str, bytes]) -> str:
+    e = html.escape
+    labels = [item.label for item in evaluated]
+    summaries = [summary_rows(item.metrics) for item in evaluated]
+    head = "".join(f"<th>{e(label)}</th>" for label in labels)
+    body = "".join(
+        f"<tr><th>{e(summaries[0][r][0])}</th>" + "".join(f"<td>{e(s[r][1])}</td>" for s in summaries) + "</tr>"
+        for r in range(len(summaries[0]))
+    )
+    figures = "".join(
+        f'<figure><img alt="{e(name)}" src="data:image/png;base64,{base64.b64encode(png).decode()}"></figure>'
+        for name, png in images.items()
+    )
+    worst = ""
+    for item in evaluated:
+        rows = "".join(
+            f"<tr><td>{e(r['identity'])}</td><td>{r['samples']}</td><td>{r['genuine_pairs']}</td>"
+            f"<td>{_percent(r['frr'])}</td><td>{_percent(r['far'])}</td></tr>"
+            for r in item.metrics["per_identity"][:WORST_SHOWN]
+        )
+        worst += (
+            f"<h3>{e(item.label)}</h3><table><tr><th>identity</th><th>samples</th><th>genuine pairs</th>"
+            f"<th>false-reject rate</th><th>false-accept rate</th></tr>{rows}</table>"
+        )
+    intervals = evaluated[0].metrics["intervals"]
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>siamcli evaluation: {e(data)}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em auto; max-width: 60em; color: #222; }}
+table {{ border-collapse: collapse; margin: 1em 0; }} th, td {{ border: 1px solid #ccc; padding: 0.3em 0.6em; }}
+th {{ background: #f4f4f4; text-align: left; }} td {{ text-align: right; }}
+figure {{ display: inline-block; margin: 0.5em; }} img {{ max-width: 100%; }}
+</style></head><body>
+<h1>siamcli evaluation</h1>
+<p>Data: <code>{e(data)}</code>. Distances: smaller is more alike; a pair is accepted at or below the
+threshold. Intervals in brackets are {intervals["level"]:.0%} bootstrap intervals over identities
+({intervals["rounds"]} rounds, seed {intervals["seed"]}).</p>
+<table><tr><th></th>{head}</tr>{body}</table>
+{figures}
+<h2>Worst-matching identities at the stored threshold</h2>
+{worst}
+</body></html>
+"""
+
+
+def write_report(directory: Path, evaluated: list[Evaluated], data: str) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")  # headless: no display needed, nothing opens a window
+    if directory.exists() and not directory.is_dir():
+        raise SiamcliError(f"{directory}: exists and is not a folder")
+    directory.mkdir(parents=True, exist_ok=True)
+    images = {
+        "roc.png": curves(evaluated, det=False),
+        "det.png": curves(evaluated, det=True),
+        "distances.png": histograms(evaluated),
+    }
+    written = []
+    for name, png in images.items():
+        write_atomic(directory / name, png)
+        written.append(directory / name)
+    document = [{"model": item.label, "data": data, **item.metrics} for item in evaluated]
+    write_atomic(directory / "metrics.json", (json.dumps(document, indent=2) + "\n").encode())
+    write_atomic(directory / "report.html", _html(evaluated, data, images).encode())
+    return [*written, directory / "metrics.json", directory / "report.html"]
