@@ -98,8 +98,16 @@ def main() -> None:
         ]
 
     print(f"siamcli train faces (s1-s30, default flags, seed {args.seed}): {train_seconds:.1f} s wall")
-    print(f"siamcli eval on s31-s40 (never seen): EER {report['eer']:.2%}, ROC AUC {report['roc_auc']:.4f}")
-    print(f"  10-way one-shot {report['one_shot']['10-way']:.2%}, 5-way {report['one_shot']['5-way']:.2%}")
+    low, high = report["eer_interval"]
+    print(
+        f"siamcli eval on s31-s40 (never seen): EER {report['eer']:.2%} (95% over identities [{low:.1%}, {high:.1%}]), "
+        f"ROC AUC {report['roc_auc']:.4f}"
+    )
+    low, high = report["one_shot_interval"]["10-way"]
+    print(
+        f"  10-way one-shot {report['one_shot']['10-way']:.2%} ([{low:.1%}, {high:.1%}]), "
+        f"5-way {report['one_shot']['5-way']:.2%}"
+    )
     tar = report["tar_at_far"]
     print(f"  TAR at FAR 1% {tar['0.01']:.2%}, at FAR 0.1% {tar['0.001']:.2%}")
     at = report["at_threshold"]
