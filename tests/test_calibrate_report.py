@@ -41,7 +41,8 @@ def test_calibrating_a_model_meets_the_far_target_and_keeps_its_galleries(tmp_pa
         and report["at_threshold"]["far"] <= 0.05
     )
     (verdict,) = json_lines(siamcli("verify", probe, "--claim", "p1", "--gallery", str(gallery)))
-    assert verdict["threshold"] == pytest.approx(threshold["value"], rel=1e-5) and verdict["threshold_source"] == "model"
+    assert verdict["threshold"] == pytest.approx(threshold["value"], rel=1e-5)
+    assert verdict["threshold_source"] == "model"
 
 
 def test_a_gallery_calibrated_once_keeps_its_threshold(tmp_path: Path, people: Path) -> None:
