@@ -24,6 +24,7 @@ class Recipe:
     encoder: str
     encoder_params: dict[str, Any]
     train_defaults: dict[str, Any] = field(default_factory=dict)
+    hold_out_validation: bool = True  # by default, a fifth of the identities watch over training
 
 
 RECIPES: dict[str, Recipe] = {
@@ -32,6 +33,18 @@ RECIPES: dict[str, Recipe] = {
         modality="image",
         encoder="face-cnn",
         encoder_params={"embedding_dim": 64, "width": 16, "dropout": 0.3},
+    ),
+    "audio": Recipe(
+        kind="audio",
+        modality="audio",
+        encoder="audio-cnn",
+        encoder_params={"embedding_dim": 64, "width": 64, "dropout": 0.2},
+        train_defaults={"members": 4, "epochs": 60, "samples_per_identity": 8},
+        # Measured on speakers kept out of training: two held-out speakers of half-second digits gave a
+        # validation EER near 45% whatever the epoch, so early stopping chose at random and the
+        # threshold calibrated on them accepted almost every impostor. The full schedule, no held-out
+        # speakers, and `siamcli calibrate` on your own speakers did far better.
+        hold_out_validation=False,
     ),
 }
 
@@ -73,7 +86,9 @@ def fit(
     modality = get_modality(recipe.modality)
     dataset = scan_dataset(data_dir, modality.suffixes)
     require_pairs_possible(dataset)
-    n_val = default_val_identities(len(dataset.identities)) if val_identities is None else val_identities
+    if val_identities is None:
+        val_identities = default_val_identities(len(dataset.identities)) if recipe.hold_out_validation else 0
+    n_val = val_identities
     if len(dataset.identities) - n_val < 2:
         raise SiamcliError(
             f"{data_dir}: {len(dataset.identities)} identities leave fewer than 2 for training "

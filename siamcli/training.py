@@ -95,7 +95,9 @@ def train_member(
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=config.lr, total_steps=config.epochs, pct_start=0.1
     )
-    identities_per_batch = max(2, config.batch_size // config.samples_per_identity)
+    # Never more identities per batch than there are: a batch waiting for a 12th of 11 would never fill.
+    n_identities = len(np.unique(train_samples.labels))
+    identities_per_batch = max(2, min(config.batch_size // config.samples_per_identity, n_identities))
 
     # Checkpoints are eligible from half-way through the one-cycle schedule: before that, a barely
     # trained network's near-random features can win on a few validation people by luck (seen on ORL:

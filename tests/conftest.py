@@ -48,3 +48,37 @@ def write_face_dataset(root: Path, identities: int, samples: int, suffix: str = 
 @pytest.fixture
 def face_dataset(tmp_path: Path) -> Path:
     return write_face_dataset(tmp_path / "faces", identities=8, samples=5)
+
+
+def synthetic_voice(identity: int, sample: int, rate: int = 16000) -> np.ndarray:
+    """A 'voice': a harmonic tone whose pitch and spectral envelope depend on the identity, with a
+    random length (0.6-1.4 s), slight pitch jitter and noise per sample, between bits of silence."""
+    rng = np.random.default_rng(identity)
+    pitch = rng.uniform(90, 260)
+    formants = rng.uniform(300, 3500, size=3)
+    sample_rng = np.random.default_rng(1000 * identity + sample)
+    seconds = sample_rng.uniform(0.6, 1.4)
+    t = np.arange(int(seconds * rate)) / rate
+    f0 = pitch * (1 + 0.02 * sample_rng.normal()) * (1 + 0.03 * np.sin(2 * np.pi * 3 * t))
+    phase = 2 * np.pi * np.cumsum(f0) / rate
+    voice = np.zeros_like(t)
+    for harmonic in range(1, 30):
+        frequency = harmonic * pitch
+        if frequency > rate / 2 - 200:
+            break
+        gain = sum(np.exp(-((frequency - f) ** 2) / (2 * 250.0**2)) for f in formants) + 0.05
+        voice += gain * np.sin(harmonic * phase)
+    voice = 0.3 * voice / np.max(np.abs(voice)) + sample_rng.normal(0, 0.005, size=t.size)
+    silence = np.zeros(int(0.2 * rate))
+    return np.concatenate([silence, voice, silence]).astype(np.float32)
+
+
+def write_voice_dataset(root: Path, identities: int, samples: int, suffix: str = ".wav", rate: int = 16000) -> Path:
+    import soundfile
+
+    for identity in range(identities):
+        folder = root / f"v{identity + 1}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for sample in range(samples):
+            soundfile.write(folder / f"{sample + 1}{suffix}", synthetic_voice(identity, sample, rate), rate)
+    return root

@@ -64,3 +64,29 @@ def test_pipelines_example(tmp_path: Path, datasets: dict[str, Path]) -> None:
         assert all(count == "1" for count, _ in counts) and len({name for _, name in counts}) == 10
         if label == "orl":
             assert rank1 >= 8, lines
+
+
+@pytest.mark.skipif(
+    shutil.which("jq") is None, reason="examples/cats_and_dogs.sh prints with jq, which is not installed"
+)
+def test_cats_and_dogs_example(tmp_path: Path) -> None:
+    import soundfile
+
+    from tests.conftest import synthetic_voice
+
+    drawn = tmp_path / "drawn"
+    for folder, animal, count in (("Cats", 0, 6), ("Dogs", 1, 4), ("Sub_dogs", 1, 3)):
+        (drawn / folder).mkdir(parents=True)
+        for i in range(count):
+            soundfile.write(drawn / folder / f"{folder}_{i}.wav", synthetic_voice(animal, i + 10 * len(folder)), 16000)
+    datasets = {"drawn": drawn}
+    if (SHARED_DATA / "cats_dogs_audio").is_dir():
+        datasets["real"] = SHARED_DATA / "cats_dogs_audio"
+    for label, data in datasets.items():
+        lines = run_example("cats_and_dogs.sh", data, tmp_path / label)
+        report = json.loads(lines[0])
+        assert report["identities"] == 2 and 0 <= report["roc_auc"] <= 1
+        verdicts = [line.split("\t") for line in lines[1:]]
+        assert {animal for animal, _, _ in verdicts} == {"cat", "dog"}
+        assert all(decision in ("accept", "reject") for _, decision, _ in verdicts)
+        assert len(verdicts) == report["samples"] - 1  # every held-out clip but the enrolled bark

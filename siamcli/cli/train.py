@@ -11,10 +11,11 @@ from siamcli.trainconfig import DEFAULTS
 
 class Kind(str, Enum):
     faces = "faces"
+    audio = "audio"
 
 
 def train_command(
-    kind: Annotated[Kind, typer.Argument(help="What the samples are: faces (images).")],
+    kind: Annotated[Kind, typer.Argument(help="What the samples are: faces (images) or audio (voices, other sounds).")],
     data_dir: Annotated[Path, typer.Argument(help="Folder with one subfolder per identity.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Model file to write (safetensors).")],
     epochs: Annotated[
@@ -52,7 +53,9 @@ def train_command(
     val_identities: Annotated[
         Optional[int],
         typer.Option(
-            min=0, help="Identities held out for early stopping and calibration \\[default: a fifth, at least 2]."
+            min=0,
+            help="Identities held out for early stopping and calibration "
+            "\\[default: faces, a fifth, at least 2; audio, none].",
         ),
     ] = None,
     far: Annotated[

@@ -50,3 +50,22 @@ def augment_images(
     warped = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
     gamma = torch.exp(uniform(-math.log(max_gamma), math.log(max_gamma))).view(-1, 1, 1, 1)
     return standardize(warped.clamp(min=1e-4, max=1.0) ** gamma)
+
+
+def augment_spectrograms(
+    spectrograms: torch.Tensor, generator: torch.Generator, max_bands: int = 5, max_time_fraction: float = 0.1
+) -> torch.Tensor:
+    """SpecAugment's masks on log-mel crops (batch, mels, frames): one random band of up to
+    `max_bands` mels and one random stretch of up to `max_time_fraction` of the frames, set to the
+    crop's mean, so the encoder cannot lean on any one band or moment."""
+    batch, mels, frames = spectrograms.shape
+    out = spectrograms.clone()
+    fill = spectrograms.mean(dim=(1, 2))
+    for i in range(batch):
+        width = int(torch.randint(0, max_bands + 1, (1,), generator=generator))
+        start = int(torch.randint(0, mels - width + 1, (1,), generator=generator))
+        out[i, start : start + width, :] = fill[i]
+        span = int(torch.randint(0, int(frames * max_time_fraction) + 1, (1,), generator=generator))
+        begin = int(torch.randint(0, frames - span + 1, (1,), generator=generator))
+        out[i, :, begin : begin + span] = fill[i]
+    return out

@@ -8,10 +8,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from siamcli.errors import SiamcliError
+from siamcli.modalities.audio import AUDIO
 from siamcli.modalities.base import Modality
 from siamcli.modalities.image import IMAGE
 
-MODALITIES: dict[str, Modality] = {IMAGE.name: IMAGE}
+MODALITIES: dict[str, Modality] = {IMAGE.name: IMAGE, AUDIO.name: AUDIO}
 
 
 def modality_of(path: Path) -> Modality:

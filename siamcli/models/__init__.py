@@ -9,7 +9,7 @@ from pathlib import Path
 
 from siamcli.errors import SiamcliError
 
-SHIPPED = {"image": "faces.model"}
+SHIPPED = {"image": "faces.model", "audio": "voices.model"}
 REF_PREFIX = "default:"  # how a gallery's collection names a shipped model: default:<modality>
 
 

@@ -1,0 +1,136 @@
+"""Audio: speaker verification on speakers never seen in training, cats against dogs on held-out
+clips, training time, feature extraction speed and a cold `siamcli verify` of a voice.
+
+    python benchmarks/audio.py [--data ../shared/data] [--seed 0]
+
+Speakers: `siamcli train audio` (default flags) on fsdd_speakers plus the first five of
+librispeech_10spk's speakers in name order, `siamcli eval` on the other five. Beside it, a baseline
+with nothing learned: the log standard deviation of each MFCC over the clip, compared by cosine.
+Cats and dogs: examples/cats_and_dogs.sh's split (every third clip held out), pair ROC AUC.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from siamcli.core.distances import all_pairs, get_distance
+from siamcli.core.thresholds import equal_error_rate
+from siamcli.data.audio import load_clip, log_mel
+from siamcli.data.dataset import scan_dataset
+from siamcli.modalities.audio import AUDIO
+
+DEFAULT_DATA = Path(os.environ.get("SIAMCLI_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "cats_and_dogs.sh"
+
+
+def siamcli(*args: str) -> str:
+    result = subprocess.run([sys.executable, "-m", "siamcli", *args], capture_output=True, text=True)
+    if result.returncode not in (0, 1):
+        sys.exit(f"siamcli {' '.join(args)} failed: {result.stderr.strip()}")
+    return result.stdout
+
+
+def link_all(target: Path, folders: list[Path]) -> Path:
+    target.mkdir()
+    for folder in folders:
+        (target / folder.name).symlink_to(folder.resolve(), target_is_directory=True)
+    return target
+
+
+def mfcc_log_std_eer(root: Path) -> float:
+    """EER of the baseline that learns nothing: log std over time of MFCCs 1-29, cosine distance."""
+    preprocessing = AUDIO.default_preprocessing()
+    paths, labels = scan_dataset(root, AUDIO.suffixes).samples()
+    features = AUDIO.load(paths, labels, preprocessing).features
+    n = features[0].shape[0]
+    k = np.arange(1, 30)[:, None]
+    dct = np.cos(np.pi * k * (2 * np.arange(n)[None, :] + 1) / (2 * n))
+    stats = np.stack([np.log((dct @ (f - f.mean(1, keepdims=True))).std(1)) for f in features])
+    return equal_error_rate(*all_pairs(stats, np.asarray(labels), get_distance("cosine")))[0]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    fsdd, libri, barks = args.data / "fsdd_speakers", args.data / "librispeech_10spk", args.data / "cats_dogs_audio"
+    if not (fsdd.is_dir() and libri.is_dir() and barks.is_dir()):
+        sys.exit(f"audio data not found under {args.data} (pass --data, or set SIAMCLI_DATA)")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        readers = sorted(p for p in libri.iterdir() if p.is_dir())
+        train = link_all(work / "train", sorted(p for p in fsdd.iterdir() if p.is_dir()) + readers[:5])
+        test = link_all(work / "test", readers[5:])
+        model = work / "speakers.model"
+        started = time.perf_counter()
+        siamcli("train", "audio", str(train), "-o", str(model), "--seed", str(args.seed))
+        seconds = time.perf_counter() - started
+        report = json.loads(siamcli("eval", str(model), str(test), "--json"))
+        low, high = report["eer_interval"]
+        print(
+            f"train audio on fsdd (6 speakers) + librispeech {[p.name for p in readers[:5]]}: {seconds:.0f} s wall "
+            f"(target 300 s)"
+        )
+        print(
+            f"eval on librispeech {[p.name for p in readers[5:]]} (never seen): EER {report['eer']:.2%} "
+            f"[{low:.1%}, {high:.1%}], ROC AUC {report['roc_auc']:.3f}, "
+            f"5-way one-shot {report['one_shot'].get('5-way', float('nan')):.1%} (target EER <= 10%)"
+        )
+        print(
+            f"baseline, nothing learned (MFCC log-std, cosine) on the same speakers: EER {mfcc_log_std_eer(test):.2%}"
+        )
+
+        example = subprocess.run(
+            ["bash", str(EXAMPLE), str(barks), str(work / "barks")], capture_output=True, text=True, check=True
+        )
+        barks_report = json.loads(example.stdout.splitlines()[0])
+        print(
+            f"cats vs dogs, held-out clips ({barks_report['samples']}): pair ROC AUC {barks_report['roc_auc']:.3f} "
+            f"(target >= 0.95), EER {barks_report['eer']:.1%}"
+        )
+
+        files = sorted(libri.rglob("*.flac"))
+        preprocessing = AUDIO.default_preprocessing()
+        started = time.perf_counter()
+        seconds_of_audio = 0.0
+        for path in files:
+            import soundfile
+
+            seconds_of_audio += soundfile.info(path).duration
+            log_mel(load_clip(path, preprocessing), preprocessing)
+        spent = time.perf_counter() - started
+        print(
+            f"decode + resample + trim + log-mel of {len(files)} FLAC files ({seconds_of_audio:.0f} s of audio): "
+            f"{spent:.2f} s, {seconds_of_audio / spent:.0f}x real time (target >= 50x)"
+        )
+
+        gallery = work / "gallery.db"
+        probe_files = sorted(readers[5].glob("*.flac"))
+        siamcli("enroll", "bob", str(probe_files[0]), "--gallery", str(gallery))
+        one = ("verify", str(probe_files[1]), "--claim", "bob", "--gallery", str(gallery))
+        siamcli(*one)
+        times = []
+        for _ in range(7):
+            started = time.perf_counter()
+            siamcli(*one)
+            times.append(time.perf_counter() - started)
+        print(
+            f"cold `siamcli verify sample.flac --claim bob` (shipped voice model): median "
+            f"{statistics.median(times):.2f} s over 7 (target <= 2 s)"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""Audio loading and features, in numpy: any common format and sample rate, brought to mono at the
+model's rate, silence trimmed, as a log-mel spectrogram.
+
+Training and inference run this same code. It never imports librosa (whose import alone takes
+seconds), and a test checks its filterbank and spectrogram against librosa's.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from siamcli.errors import SiamcliError
+
+AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".oga", ".mp3"})
+SILENT_PEAK = 1e-4  # below -80 dBFS at its loudest: nothing was recorded
+LOG_FLOOR = 1e-6
+
+
+def read_audio(path: Path) -> tuple[np.ndarray, int]:
+    """Samples mixed to mono (float32), and the file's sample rate."""
+    import soundfile
+
+    path = Path(path)
+    if not path.exists():
+        raise SiamcliError(f"{path}: no such file")
+    if path.is_dir():
+        raise SiamcliError(f"{path}: is a folder, not an audio file")
+    try:
+        samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
+    except PermissionError:
+        raise SiamcliError(f"{path}: cannot read (permission denied)") from None
+    except (RuntimeError, ValueError, TypeError, EOFError) as error:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise SiamcliError(f"{path}: not a readable audio file (WAV, FLAC, OGG or MP3): {reason}") from None
+    return samples.mean(axis=1), int(rate)
+
+
+def resample(signal: np.ndarray, rate: int, target: int) -> np.ndarray:
+    """Band-limited resampling through the FFT: exact for the band both rates share."""
+    if rate == target or signal.size == 0:
+        return signal.astype(np.float32, copy=False)
+    n_out = max(1, round(signal.size * target / rate))
+    spectrum = np.fft.rfft(signal.astype(np.float64))
+    kept = np.zeros(n_out // 2 + 1, dtype=complex)
+    shared = min(spectrum.size, kept.size)
+    kept[:shared] = spectrum[:shared]
+    return (np.fft.irfft(kept, n_out) * (n_out / signal.size)).astype(np.float32)
+
+
+def _frames(signal: np.ndarray, length: int, hop: int) -> np.ndarray:
+    count = 1 + max(0, signal.size - length) // hop
+    return np.lib.stride_tricks.as_strided(
+        signal, shape=(count, length), strides=(signal.strides[0] * hop, signal.strides[0]), writeable=False
+    )
+
+
+def trim_silence(signal: np.ndarray, rate: int, top_db: float) -> np.ndarray:
+    """Drop leading and trailing frames quieter than `top_db` below the loudest frame."""
+    length, hop = max(1, int(0.025 * rate)), max(1, int(0.010 * rate))
+    if signal.size < length:
+        return signal
+    rms = np.sqrt(np.mean(_frames(signal, length, hop).astype(np.float64) ** 2, axis=1))
+    loud = np.flatnonzero(20 * np.log10(np.maximum(rms, 1e-10) / max(rms.max(), 1e-10)) > -top_db)
+    return signal[loud[0] * hop : loud[-1] * hop + length]
+
+
+def hz_to_mel(hz: np.ndarray) -> np.ndarray:
+    """Slaney's mel scale (librosa's default): linear below 1 kHz, logarithmic above."""
+    hz = np.asarray(hz, dtype=np.float64)
+    linear = hz / (200.0 / 3)
+    logstep = np.log(6.4) / 27.0
+    return np.where(hz >= 1000.0, 15.0 + np.log(np.maximum(hz, 1e-10) / 1000.0) / logstep, linear)
+
+
+def mel_to_hz(mel: np.ndarray) -> np.ndarray:
+    mel = np.asarray(mel, dtype=np.float64)
+    logstep = np.log(6.4) / 27.0
+    return np.where(mel >= 15.0, 1000.0 * np.exp(logstep * (mel - 15.0)), mel * 200.0 / 3)
+
+
+def mel_filterbank(rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
+    """(n_mels, n_fft // 2 + 1) triangular filters, area-normalised (Slaney), as librosa.filters.mel."""
+    fft_hz = np.fft.rfftfreq(n_fft, 1.0 / rate)
+    edges = mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), n_mels + 2))
+    widths = np.diff(edges)
+    ramps = edges[:, None] - fft_hz[None, :]
+    rising = -ramps[:-2] / widths[:-1, None]
+    falling = ramps[2:] / widths[1:, None]
+    weights = np.maximum(0.0, np.minimum(rising, falling))
+    return (weights * (2.0 / (edges[2:] - edges[:-2]))[:, None]).astype(np.float32)
+
+
+def log_mel(signal: np.ndarray, preprocessing: dict[str, Any]) -> np.ndarray:
+    """(n_mels, frames) log power mel spectrogram: librosa.feature.melspectrogram's framing (centred,
+    zero-padded, periodic Hann window), then the natural log."""
+    rate = int(preprocessing["sample_rate"])
+    n_fft, win, hop = (int(preprocessing[k]) for k in ("n_fft", "win_length", "hop_length"))
+    padded = np.pad(signal.astype(np.float32), n_fft // 2)
+    window = np.zeros(n_fft, dtype=np.float32)
+    offset = (n_fft - win) // 2
+    window[offset : offset + win] = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(win) / win)
+    power = np.abs(np.fft.rfft(_frames(padded, n_fft, hop) * window, axis=1)) ** 2
+    basis = mel_filterbank(rate, n_fft, int(preprocessing["n_mels"]), preprocessing["fmin"], preprocessing["fmax"])
+    return np.log(basis @ power.T.astype(np.float32) + LOG_FLOOR).astype(np.float32)
+
+
+def load_clip(path: Path, preprocessing: dict[str, Any]) -> np.ndarray:
+    """A file as the model hears it: mono, at its rate, silence trimmed, checked to hold enough sound."""
+    signal, rate = read_audio(path)
+    if signal.size == 0:
+        raise SiamcliError(f"{path}: empty audio file (no samples)")
+    if np.max(np.abs(signal)) < SILENT_PEAK:
+        raise SiamcliError(f"{path}: silent (nothing louder than -80 dBFS)")
+    target = int(preprocessing["sample_rate"])
+    sound = trim_silence(resample(signal, rate, target), target, float(preprocessing["trim_db"]))
+    seconds, minimum = sound.size / target, float(preprocessing["min_seconds"])
+    if seconds < minimum:
+        raise SiamcliError(
+            f"{path}: too short ({seconds:.2f} s of sound after trimming silence; at least {minimum:g} s)"
+        )
+    return sound
+
+
+def load_features(path: Path, preprocessing: dict[str, Any]) -> np.ndarray:
+    return log_mel(load_clip(path, preprocessing), preprocessing)
