@@ -181,3 +181,26 @@ def test_audio_end_to_end_through_the_same_commands(voice_model: tuple[Path, Pat
     # A gallery without an audio collection: the shipped voice model, as for faces.
     shipped = siamcli("enroll", "carol", first, "--gallery", str(tmp_path / "other.db"))
     assert shipped.returncode == 0 and "with default:audio" in shipped.stderr
+
+
+def test_speakers_never_heard_in_training(tmp_path: Path) -> None:
+    """The real run: train on fsdd_speakers and five LibriSpeech readers, evaluate on the other five."""
+    from tests.conftest import shared_dataset
+    from tests.test_cli import siamcli
+    from tests.test_enroll_verify import json_lines
+
+    fsdd, libri = shared_dataset("fsdd_speakers"), shared_dataset("librispeech_10spk")
+    readers = sorted(p for p in libri.iterdir() if p.is_dir())
+    train, test = tmp_path / "train", tmp_path / "test"
+    for folder, members in ((train, sorted(fsdd.iterdir()) + readers[:5]), (test, readers[5:])):
+        folder.mkdir()
+        for member in members:
+            (folder / member.name).symlink_to(member.resolve(), target_is_directory=True)
+    model = tmp_path / "speakers.model"
+    trained = siamcli("train", "audio", str(train), "-o", str(model))
+    assert trained.returncode == 0, trained.stderr
+    (report,) = json_lines(siamcli("eval", str(model), str(test), "--json"))
+    # Measured 2026-11-28: EER 28.4%, ROC AUC 0.786 (benchmarks/audio.py). The issue's target (EER 10%)
+    # is not met; these bounds guard what is reached, with room for numeric noise.
+    assert report["identities"] == 5 and report["samples"] == 50
+    assert report["eer"] <= 0.33 and report["roc_auc"] >= 0.74
