@@ -95,3 +95,8 @@ def train_command(
         f"wrote {output}: {len(training['members'])} member(s), best/run epochs {epochs}, {val}"
         f"threshold {threshold['value']:.4f} at {threshold['operating_point']}, {training['wall_seconds']:.0f} s"
     )
+    if not training["val_identities"]:
+        note(
+            "the threshold was calibrated on the training identities, which the model separates better than "
+            f"strangers: calibrate it on people it never saw (siamcli calibrate {output} OTHER_PEOPLE)"
+        )
