@@ -66,12 +66,20 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def enroll_files(gallery: Gallery, model: Model, ref: ModelRef, identity: str, paths: Sequence[Path]) -> EnrolReport:
-    """Every file is decoded and embedded before the gallery is touched: one bad file, nothing enrolled."""
+def enroll_files(gallery_path: Path, model_path: Path | None, identity: str, paths: Sequence[Path]) -> EnrolReport:
+    """Every file is decoded and embedded before the gallery is written (or created): one bad file,
+    nothing enrolled and nothing left on disk."""
     check_identity_name(identity)
+    existing = Gallery.open(gallery_path, create=True) if gallery_path.exists() else None
+    try:
+        model, ref = choose_model(existing, paths, model_path)
+    finally:
+        if existing is not None:
+            existing.close()
     embeddings = model.embed(paths)
     samples = [NewSample(str(path.resolve()), sha256_of(path), embedding) for path, embedding in zip(paths, embeddings)]
-    return gallery.enroll(ref, identity, samples)
+    with Gallery.open(gallery_path, create=True) as gallery:
+        return gallery.enroll(ref, identity, samples)
 
 
 def check_identity_name(identity: str) -> None:

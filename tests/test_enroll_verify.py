@@ -121,6 +121,8 @@ def test_bad_input_is_one_line_exit_2_and_the_gallery_unchanged(tmp_path: Path, 
     missing = run(tmp_path / "none.db", "verify", probe)
     assert missing.returncode == 2 and "no gallery here yet" in missing.stderr
     assert not (tmp_path / "none.db").exists()
+    failed = run(tmp_path / "new" / "g.db", "enroll", "p1", probe, str(tmp_path / "gone.png"))
+    assert failed.returncode == 2 and not (tmp_path / "new").exists()  # no gallery, not even a folder
 
     gallery = tmp_path / "g.db"
     run(gallery, "enroll", "p1", probe)

@@ -17,15 +17,11 @@ def enroll_command(
     from siamcli.cli.inputs import expand_paths
     from siamcli.cli.options import gallery_path
     from siamcli.cli.output import note
-    from siamcli.gallery import Gallery
-    from siamcli.verification import check_identity_name, choose_model, enroll_files
+    from siamcli.verification import check_identity_name, enroll_files
 
     check_identity_name(name)
-    paths = expand_paths(files)
-    with Gallery.open(gallery_path(gallery), create=True) as opened:
-        loaded, ref = choose_model(opened, paths, model)
-        report = enroll_files(opened, loaded, ref, name, paths)
+    path = gallery_path(gallery)
+    report = enroll_files(path, model, name, expand_paths(files))
     already = f" ({report.already} already enrolled)" if report.already else ""
-    note(
-        f"{name}: {report.added} sample{'s' * (report.added != 1)} enrolled{already} in {opened.path} with {ref.model}"
-    )
+    added = f"{report.added} sample{'s' * (report.added != 1)}"
+    note(f"{name}: {added} enrolled{already} in {path} with {report.collection.model}")
