@@ -75,7 +75,7 @@ def test_cats_and_dogs_example(tmp_path: Path) -> None:
     from tests.conftest import synthetic_voice
 
     drawn = tmp_path / "drawn"
-    for folder, animal, count in (("Cats", 0, 6), ("Dogs", 1, 4), ("Sub_dogs", 1, 3)):
+    for folder, animal, count in (("Cats", 0, 9), ("Dogs", 1, 5), ("Sub_dogs", 1, 4)):
         (drawn / folder).mkdir(parents=True)
         for i in range(count):
             soundfile.write(drawn / folder / f"{folder}_{i}.wav", synthetic_voice(animal, i + 10 * len(folder)), 16000)
