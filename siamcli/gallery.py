@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -130,7 +131,11 @@ class Gallery:
             # 4 KiB pages each sample would fill a page alone, and the file would be twice its data.
             connection.execute(f"PRAGMA page_size = {PAGE_SIZE}")
         gallery = cls(path, connection)
-        gallery._check_format(allow_empty=create)
+        try:
+            gallery._check_format(allow_empty=create)
+        except SiamcliError:
+            gallery.close()
+            raise
         return gallery
 
     def close(self) -> None:
@@ -147,19 +152,15 @@ class Gallery:
             tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             info = dict(self._db.execute("SELECT key, value FROM info")) if "info" in tables else {}
         except sqlite3.DatabaseError as error:
-            self.close()
             raise SiamcliError(f"{self.path}: not a siamcli gallery ({error})") from None
         if not tables:
             if allow_empty:
                 return
-            self.close()
             raise SiamcliError(f"{self.path}: the gallery is empty (enroll someone first: siamcli enroll NAME FILE)")
         if info.get("format") != FORMAT:
-            self.close()
             raise SiamcliError(f"{self.path}: not a siamcli gallery (an SQLite database of something else)")
         version = int(info.get("format_version", "0"))
         if version > FORMAT_VERSION:
-            self.close()
             raise SiamcliError(
                 f"{self.path}: gallery format {version} is newer than this siamcli {__version__} reads "
                 f"(format {FORMAT_VERSION}); upgrade siamcli"
@@ -167,7 +168,7 @@ class Gallery:
 
     def _initialise_if_new(self) -> None:
         """Inside a write transaction, so two enrolments creating one gallery do it once."""
-        if self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+        if self._has_tables():
             return
         for statement in SCHEMA.strip().split(";\n"):
             self._db.execute(statement)
@@ -221,17 +222,24 @@ class Gallery:
 
     # -- writing -----------------------------------------------------------------------------------
 
-    def _begin(self) -> None:
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One write, all or nothing; concurrent writers wait on SQLite's lock."""
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as error:
             raise SiamcliError(f"{self.path}: cannot write the gallery ({error})") from None
+        try:
+            yield
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
 
     def enroll(self, ref: ModelRef, identity: str, samples: Sequence[NewSample]) -> EnrolReport:
         """Add samples of `identity` in one transaction. Content already enrolled for this identity is
         skipped; content enrolled for someone else is refused, and then nothing is added."""
-        self._begin()
-        try:
+        with self._transaction():
             self._initialise_if_new()
             collection = self._collection_for(ref)
             added = already = 0
@@ -254,39 +262,25 @@ class Gallery:
                     (collection.id, identity, sample.path, sample.sha256, embedding.tobytes(), _now()),
                 )
                 added += 1
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
         return EnrolReport(collection, added, already)
 
     def remove(self, identity: str, collection: Collection | None = None) -> int:
         """Remove an identity's samples (from one collection, or all); returns how many were removed."""
-        self._begin()
-        try:
+        with self._transaction():
             if collection is None:
                 cursor = self._db.execute("DELETE FROM samples WHERE identity = ?", (identity,))
             else:
                 cursor = self._db.execute(
                     "DELETE FROM samples WHERE identity = ? AND collection_id = ?", (identity, collection.id)
                 )
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
         return cursor.rowcount
 
     def set_threshold(self, collection: Collection, threshold: dict[str, Any]) -> None:
         """A threshold calibrated for this collection: verify prefers it to the model's."""
-        self._begin()
-        try:
+        with self._transaction():
             self._db.execute(
                 "UPDATE collections SET threshold = ? WHERE id = ?", (json.dumps(threshold), collection.id)
             )
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
 
     # -- reading -----------------------------------------------------------------------------------
 
