@@ -194,11 +194,12 @@ def embed_each_chunk(model: Model, paths: Sequence[Path]) -> Iterator[tuple[list
             continue
         except SiamcliError:
             pass
-        good, problems = [], []
-        for path in chunk:
+        good, rows, problems = [], [], []
+        for path in chunk:  # each file decoded once: the good ones are embedded as they come
             try:
-                model.load_samples([path])
-                good.append(path)
+                rows.append(model.embed_samples(model.load_samples([path])))
             except SiamcliError as error:
                 problems.append(str(error))
-        yield good, model.embed_samples(model.load_samples(good)), problems
+                continue
+            good.append(path)
+        yield good, np.concatenate(rows) if rows else model.embed([]), problems

@@ -17,9 +17,8 @@ def enroll_command(
     from siamcli.cli.inputs import expand_paths
     from siamcli.cli.options import gallery_path
     from siamcli.cli.output import note
-    from siamcli.verification import check_identity_name, enroll_files
+    from siamcli.verification import enroll_files
 
-    check_identity_name(name)
     path = gallery_path(gallery)
     report = enroll_files(path, model, name, expand_paths(files))
     already = f" ({report.already} already enrolled)" if report.already else ""
