@@ -15,6 +15,7 @@ from typing import Any
 from siamcli.data.dataset import Dataset, require_pairs_possible, scan_dataset, split_identities
 from siamcli.errors import SiamcliError
 from siamcli.modalities import get_modality
+from siamcli.trainconfig import KIND_DEFAULTS
 
 
 @dataclass(frozen=True)
@@ -33,13 +34,14 @@ RECIPES: dict[str, Recipe] = {
         modality="image",
         encoder="face-cnn",
         encoder_params={"embedding_dim": 64, "width": 16, "dropout": 0.3},
+        train_defaults=KIND_DEFAULTS["faces"],
     ),
     "audio": Recipe(
         kind="audio",
         modality="audio",
         encoder="audio-cnn",
         encoder_params={"embedding_dim": 64, "width": 64, "dropout": 0.2},
-        train_defaults={"members": 4, "epochs": 60, "samples_per_identity": 8},
+        train_defaults=KIND_DEFAULTS["audio"],
         # Measured on speakers kept out of training: two held-out speakers of half-second digits gave a
         # validation EER near 45% whatever the epoch, so early stopping chose at random and the
         # threshold calibrated on them accepted almost every impostor. The full schedule, no held-out

@@ -25,3 +25,18 @@ class TrainConfig:
 
 
 DEFAULTS = TrainConfig(encoder="")
+
+# What `siamcli train KIND` changes from the defaults above (the recipes use these; --help shows them).
+KIND_DEFAULTS: dict[str, dict[str, Any]] = {
+    "faces": {},
+    "audio": {"members": 4, "epochs": 60, "samples_per_identity": 8},
+}
+
+
+def default_text(name: str) -> str:
+    """A setting's default for --help: one value, or one per kind where the kinds differ."""
+    base = getattr(DEFAULTS, name)
+    values = {kind: changes.get(name, base) for kind, changes in KIND_DEFAULTS.items()}
+    if len(set(values.values())) == 1:
+        return f"{base:g}"
+    return ", ".join(f"{kind} {value:g}" for kind, value in values.items())

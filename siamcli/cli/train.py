@@ -6,7 +6,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from siamcli.trainconfig import DEFAULTS
+from siamcli.trainconfig import DEFAULTS, default_text
 
 
 class Kind(str, Enum):
@@ -19,33 +19,37 @@ def train_command(
     data_dir: Annotated[Path, typer.Argument(help="Folder with one subfolder per identity.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Model file to write (safetensors).")],
     epochs: Annotated[
-        Optional[int], typer.Option(min=1, help=f"Most epochs to run \\[default: {DEFAULTS.epochs}].")
+        Optional[int], typer.Option(min=1, help=f"Most epochs to run \\[default: {default_text('epochs')}].")
     ] = None,
     patience: Annotated[
         Optional[int],
         typer.Option(
-            min=1, help=f"Stop after this many epochs without a better validation EER \\[default: {DEFAULTS.patience}]."
+            min=1,
+            help="Stop after this many epochs without a better validation EER "
+            f"\\[default: {default_text('patience')}].",
         ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the identity split, batches, augmentation and weights.")] = 0,
     batch_size: Annotated[
-        Optional[int], typer.Option(min=4, help=f"Samples per batch \\[default: {DEFAULTS.batch_size}].")
+        Optional[int], typer.Option(min=4, help=f"Samples per batch \\[default: {default_text('batch_size')}].")
     ] = None,
     samples_per_identity: Annotated[
         Optional[int],
-        typer.Option(min=2, help=f"Samples of each identity in a batch \\[default: {DEFAULTS.samples_per_identity}]."),
+        typer.Option(
+            min=2, help=f"Samples of each identity in a batch \\[default: {default_text('samples_per_identity')}]."
+        ),
     ] = None,
     lr: Annotated[
-        Optional[float], typer.Option(min=0.0, help=f"Peak learning rate \\[default: {DEFAULTS.lr:g}].")
+        Optional[float], typer.Option(min=0.0, help=f"Peak learning rate \\[default: {default_text('lr')}].")
     ] = None,
     members: Annotated[
         Optional[int],
         typer.Option(
-            min=1, help=f"Networks trained from their own seeds, then ensembled \\[default: {DEFAULTS.members}]."
+            min=1, help=f"Networks trained from their own seeds, then ensembled \\[default: {default_text('members')}]."
         ),
     ] = None,
     margin: Annotated[
-        Optional[float], typer.Option(min=0.0, help=f"Contrastive margin \\[default: {DEFAULTS.margin:g}].")
+        Optional[float], typer.Option(min=0.0, help=f"Contrastive margin \\[default: {default_text('margin')}].")
     ] = None,
     embedding_dim: Annotated[
         Optional[int], typer.Option(min=2, help="Size of the embedding \\[default: the recipe's].")
