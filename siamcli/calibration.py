@@ -36,8 +36,8 @@ def threshold_for(model: Model, dataset: Dataset, far: float | None) -> dict[str
 
 
 def seen_in_training(model: Model, dataset: Dataset) -> list[str]:
-    """Identities of the dataset that the model trained on: calibrating on them sets the threshold where
-    the model separates people it has memorised, which is tighter than it will be on strangers."""
+    """Identities of the dataset that the model trained on: the model separates them better than
+    strangers, so a threshold set on them does not hold on people it never saw."""
     training = model.meta.get("training", {})
     if "data" not in training:
         return []

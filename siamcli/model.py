@@ -43,8 +43,7 @@ class Model:
         return self.modality.load(paths, labels, self.meta["preprocessing"])
 
     def embed_samples(self, samples: Any, batch_size: int = 256) -> np.ndarray:
-        batches = [self.encoder(batch) for batch in samples.inference_batches(batch_size)]
-        return np.concatenate(batches) if batches else np.zeros((0, int(self.meta["embedding_dim"])), np.float32)
+        return self.stack([self.encoder(batch) for batch in samples.inference_batches(batch_size)])
 
     def embed_chunks(self, paths: Sequence[Path]) -> Iterator[tuple[Sequence[Path], np.ndarray]]:
         """Embeddings a chunk of files at a time, so long lists stream and memory stays flat."""
@@ -53,10 +52,11 @@ class Model:
             yield chunk, self.embed_samples(self.load_samples(chunk))
 
     def embed(self, paths: Sequence[Path]) -> np.ndarray:
-        chunks = [embeddings for _, embeddings in self.embed_chunks(paths)]
-        if not chunks:
-            return np.zeros((0, int(self.meta["embedding_dim"])), np.float32)
-        return np.concatenate(chunks)
+        return self.stack([embeddings for _, embeddings in self.embed_chunks(paths)])
+
+    def stack(self, parts: list[np.ndarray]) -> np.ndarray:
+        """Rows of embeddings in one array; no rows: an empty array of the model's width."""
+        return np.concatenate(parts) if parts else np.zeros((0, int(self.meta["embedding_dim"])), np.float32)
 
 
 def load_model(path: Path) -> Model:

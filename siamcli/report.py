@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from siamcli.core.thresholds import error_rates, roc, split_scores
+from siamcli.core.thresholds import roc, split_scores
 from siamcli.errors import SiamcliError
 from siamcli.evaluation import WORST_SHOWN, Scores
 from siamcli.files import write_atomic
@@ -26,7 +26,7 @@ class Evaluated:
     scores: Scores
 
 
-def _floor(values: np.ndarray, n: int) -> np.ndarray:
+def _floor(values: Any, n: int) -> Any:
     """Zero rates have no place on a log axis: draw them at half of one pair in n."""
     return np.maximum(values, 0.5 / n)
 
@@ -39,13 +39,12 @@ def _png(figure: Any) -> bytes:
 
 def _operating_points(axis: Any, evaluated: Evaluated, colour: str, det: bool) -> None:
     """The EER point and the stored threshold's point on the curve."""
-    genuine, impostor = split_scores(evaluated.scores.distances, evaluated.scores.same)
-    eer = evaluated.metrics["eer"]
-    far, frr = (r[0] for r in error_rates(genuine, impostor, np.array([evaluated.metrics["threshold"]["value"]])))
-    n_imp, n_gen = impostor.size, genuine.size
-    x_eer, x_thr = _floor(np.array([eer]), n_imp)[0], _floor(np.array([far]), n_imp)[0]
-    y_eer = _floor(np.array([eer]), n_gen)[0] if det else 1 - eer
-    y_thr = _floor(np.array([frr]), n_gen)[0] if det else 1 - frr
+    metrics = evaluated.metrics
+    eer, far, frr = metrics["eer"], metrics["at_threshold"]["far"], metrics["at_threshold"]["frr"]
+    n_imp, n_gen = metrics["impostor_pairs"], metrics["genuine_pairs"]
+    x_eer, x_thr = _floor(eer, n_imp), _floor(far, n_imp)
+    y_eer = _floor(eer, n_gen) if det else 1 - eer
+    y_thr = _floor(frr, n_gen) if det else 1 - frr
     axis.plot([x_eer], [y_eer], "o", color=colour, markersize=7, label=f"EER {eer:.2%}")
     axis.plot(
         [x_thr],
@@ -65,11 +64,9 @@ def curves(evaluated: list[Evaluated], det: bool) -> bytes:
     for i, item in enumerate(evaluated):
         colour = f"C{i}"
         curve = roc(item.scores.distances, item.scores.same)
-        n_imp = int((~item.scores.same).sum())
-        n_gen = int(item.scores.same.sum())
-        far = _floor(curve.far, n_imp)
+        far = _floor(curve.far, item.metrics["impostor_pairs"])
         if det:
-            axis.loglog(far, _floor(curve.frr, n_gen), color=colour, label=item.label)
+            axis.loglog(far, _floor(curve.frr, item.metrics["genuine_pairs"]), color=colour, label=item.label)
         else:
             axis.semilogx(far, 1 - curve.frr, color=colour, label=f"{item.label} (AUC {item.metrics['roc_auc']:.3f})")
         _operating_points(axis, item, colour, det)

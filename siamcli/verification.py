@@ -202,4 +202,4 @@ def embed_each_chunk(model: Model, paths: Sequence[Path]) -> Iterator[tuple[list
                 problems.append(str(error))
                 continue
             good.append(path)
-        yield good, np.concatenate(rows) if rows else model.embed([]), problems
+        yield good, model.stack(rows), problems
