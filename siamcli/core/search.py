@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -32,7 +33,9 @@ class Enrolled:
     def __len__(self) -> int:
         return len(self.names)
 
+    @cached_property
     def centroids(self) -> np.ndarray:
+        """Each identity's mean embedding; computed once, however many chunks of probes are scored."""
         sums = np.add.reduceat(self.embeddings.astype(np.float64), self.starts, axis=0)
         counts = np.diff(np.append(self.starts, len(self.embeddings)))
         means = sums / counts[:, None]
@@ -47,7 +50,7 @@ class Enrolled:
 def identity_distances(probes: np.ndarray, enrolled: Enrolled, distance: Distance, score: str) -> np.ndarray:
     """(probes, identities): each probe's distance to each identity."""
     if score == "centroid":
-        return np.asarray(distance.pairwise(probes, enrolled.centroids()))
+        return np.asarray(distance.pairwise(probes, enrolled.centroids))
     if score != "nearest":
         raise ValueError(f"unknown score '{score}' (known: {', '.join(SCORES)})")
     return np.minimum.reduceat(np.asarray(distance.pairwise(probes, enrolled.embeddings)), enrolled.starts, axis=1)
