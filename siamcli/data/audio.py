@@ -7,6 +7,7 @@ seconds), and a test checks its filterbank and spectrogram against librosa's.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -67,20 +68,22 @@ def trim_silence(signal: np.ndarray, rate: int, top_db: float) -> np.ndarray:
     return signal[loud[0] * hop : loud[-1] * hop + length]
 
 
+_MEL_LOGSTEP = np.log(6.4) / 27.0  # Slaney's scale: 27 mels from 1 kHz to 6.4 kHz
+
+
 def hz_to_mel(hz: np.ndarray) -> np.ndarray:
     """Slaney's mel scale (librosa's default): linear below 1 kHz, logarithmic above."""
     hz = np.asarray(hz, dtype=np.float64)
     linear = hz / (200.0 / 3)
-    logstep = np.log(6.4) / 27.0
-    return np.where(hz >= 1000.0, 15.0 + np.log(np.maximum(hz, 1e-10) / 1000.0) / logstep, linear)
+    return np.where(hz >= 1000.0, 15.0 + np.log(np.maximum(hz, 1e-10) / 1000.0) / _MEL_LOGSTEP, linear)
 
 
 def mel_to_hz(mel: np.ndarray) -> np.ndarray:
     mel = np.asarray(mel, dtype=np.float64)
-    logstep = np.log(6.4) / 27.0
-    return np.where(mel >= 15.0, 1000.0 * np.exp(logstep * (mel - 15.0)), mel * 200.0 / 3)
+    return np.where(mel >= 15.0, 1000.0 * np.exp(_MEL_LOGSTEP * (mel - 15.0)), mel * 200.0 / 3)
 
 
+@lru_cache(maxsize=8)  # one filterbank serves every file of a run
 def mel_filterbank(rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> np.ndarray:
     """(n_mels, n_fft // 2 + 1) triangular filters, area-normalised (Slaney), as librosa.filters.mel."""
     fft_hz = np.fft.rfftfreq(n_fft, 1.0 / rate)
