@@ -14,7 +14,7 @@ from siamcli.errors import SiamcliError
 from siamcli.inference import OnnxEncoder
 from siamcli.modalities import get_modality
 from siamcli.modalities.base import Modality
-from siamcli.modelfile import fingerprint, inference_graph, parse_header, read_bytes
+from siamcli.modelfile import read_for_inference
 
 EMBED_CHUNK = 256  # files decoded at a time
 
@@ -61,12 +61,10 @@ class Model:
 
 def load_model(path: Path) -> Model:
     path = Path(path)
-    data = read_bytes(path)
-    meta = parse_header(path, data)
-    graph = inference_graph(path, data)
+    meta, graph, fingerprint = read_for_inference(path)
     try:
         encoder = OnnxEncoder(graph)
     except Exception as error:  # onnxruntime raises its own unexported exception types
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise SiamcliError(f"{path}: damaged siamcli model ({first_line})") from None
-    return Model(path, meta, encoder, fingerprint(path, data, meta))
+    return Model(path, meta, encoder, fingerprint)

@@ -46,6 +46,10 @@ def _safetensors_header(path: Path, data: bytes) -> tuple[dict[str, Any], int]:
 def parse_header(path: Path, data: bytes) -> dict[str, Any]:
     """The metadata of `data`, checked to be a siamcli model this version can read."""
     header, _ = _safetensors_header(path, data)
+    return _siamcli_meta(path, header)
+
+
+def _siamcli_meta(path: Path, header: dict[str, Any]) -> dict[str, Any]:
     try:
         meta = json.loads(header["__metadata__"]["siamcli"])
     except (KeyError, TypeError, UnicodeDecodeError, json.JSONDecodeError):
@@ -66,17 +70,15 @@ def parse_header(path: Path, data: bytes) -> dict[str, Any]:
 EMBEDDING_FIELDS = ("modality", "encoder", "embedding_dim", "preprocessing", "distance")
 
 
-def fingerprint(path: Path, data: bytes, meta: dict[str, Any]) -> str:
+def _fingerprint(data: bytes, start: int, meta: dict[str, Any]) -> str:
     """SHA-256 of everything that decides the model's embeddings: its tensors and the fields above."""
-    _, start = _safetensors_header(path, data)
     digest = hashlib.sha256(data[start:])
     digest.update(json.dumps({key: meta.get(key) for key in EMBEDDING_FIELDS}, sort_keys=True).encode())
     return digest.hexdigest()
 
 
-def inference_graph(path: Path, data: bytes) -> bytes:
+def _inference_graph(path: Path, data: bytes, header: dict[str, Any], start: int) -> bytes:
     """The ONNX bytes stored in the model, sliced out of the file without decoding any other tensor."""
-    header, start = _safetensors_header(path, data)
     try:
         entry = header[GRAPH_TENSOR]
         begin, end = (int(offset) for offset in entry["data_offsets"])
@@ -85,6 +87,15 @@ def inference_graph(path: Path, data: bytes) -> bytes:
     except (KeyError, TypeError, ValueError):
         raise SiamcliError(f"{path}: damaged siamcli model (no inference graph)") from None
     return data[start + begin : start + end]
+
+
+def read_for_inference(path: Path) -> tuple[dict[str, Any], bytes, str]:
+    """A model file's metadata, ONNX graph and fingerprint, its header parsed once."""
+    path = Path(path)
+    data = read_bytes(path)
+    header, start = _safetensors_header(path, data)
+    meta = _siamcli_meta(path, header)
+    return meta, _inference_graph(path, data, header, start), _fingerprint(data, start, meta)
 
 
 def read_bytes(path: Path) -> bytes:
@@ -124,8 +135,8 @@ def update_meta(path: Path, changes: dict[str, Any]) -> None:
     the fingerprint (and every gallery bound to it) survives a recalibration."""
     path = Path(path)
     data = read_bytes(path)
-    meta = {**parse_header(path, data), **changes}
     header, start = _safetensors_header(path, data)
+    meta = {**_siamcli_meta(path, header), **changes}
     header["__metadata__"]["siamcli"] = json.dumps(meta)
     encoded = json.dumps(header, separators=(",", ":")).encode()
     encoded += b" " * (-len(encoded) % 8)  # safetensors aligns the tensor data to 8 bytes
