@@ -15,6 +15,7 @@ from siamcli.inference import OnnxEncoder
 from siamcli.modalities import get_modality
 from siamcli.modalities.base import Modality
 from siamcli.modelfile import read_for_inference
+from siamcli.models import model_location
 
 EMBED_CHUNK = 256  # files decoded at a time
 
@@ -59,8 +60,9 @@ class Model:
         return np.concatenate(parts) if parts else np.zeros((0, int(self.meta["embedding_dim"])), np.float32)
 
 
-def load_model(path: Path) -> Model:
-    path = Path(path)
+def load_model(path: Path | str) -> Model:
+    """A model file, or a shipped model by its name in galleries (default:image, default:audio)."""
+    path = model_location(str(path))
     meta, graph, fingerprint = read_for_inference(path)
     try:
         encoder = OnnxEncoder(graph)

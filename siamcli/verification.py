@@ -15,7 +15,7 @@ from siamcli.errors import SiamcliError
 from siamcli.gallery import Collection, EnrolReport, Gallery, ModelRef, NewSample
 from siamcli.modalities import modality_of
 from siamcli.model import EMBED_CHUNK, Model, load_model
-from siamcli.models import REF_PREFIX, model_location, shipped_model
+from siamcli.models import REF_PREFIX
 
 
 def modality_of_files(paths: Sequence[Path]) -> str:
@@ -29,7 +29,7 @@ def choose_model(gallery: Gallery | None, paths: Sequence[Path], model_path: Pat
     """The model given; else the one the gallery's collection for these files was made with; else the shipped one."""
     if model_path is not None:
         given = str(model_path)
-        model = load_model(model_location(given))
+        model = load_model(given)
         return model, _ref(model, given if given.startswith(REF_PREFIX) else str(Path(given).resolve()))
     modality = modality_of_files(paths)
     collections = gallery.collections(modality) if gallery is not None else []
@@ -39,7 +39,7 @@ def choose_model(gallery: Gallery | None, paths: Sequence[Path], model_path: Pat
     if not collections:
         return _ref_shipped(modality)
     collection = collections[0]
-    model = load_model(model_location(collection.model))
+    model = load_model(collection.model)
     if model.fingerprint != collection.fingerprint:
         raise SiamcliError(
             f"{gallery.path}: its {modality} collection was enrolled with another version of {collection.model}; "
@@ -49,7 +49,7 @@ def choose_model(gallery: Gallery | None, paths: Sequence[Path], model_path: Pat
 
 
 def _ref_shipped(modality: str) -> tuple[Model, ModelRef]:
-    model = load_model(shipped_model(modality))
+    model = load_model(REF_PREFIX + modality)
     return model, _ref(model, REF_PREFIX + modality)
 
 

@@ -28,7 +28,7 @@ def calibrate_command(
     from siamcli.gallery import Gallery
     from siamcli.model import load_model
     from siamcli.modelfile import update_meta
-    from siamcli.models import REF_PREFIX, model_location
+    from siamcli.models import REF_PREFIX
 
     if eer and far is not None:
         raise SiamcliError("give --far or --eer, not both")
@@ -37,7 +37,7 @@ def calibrate_command(
         raise SiamcliError(
             f"{model}: the shipped model is part of siamcli; calibrate it into your gallery with --gallery"
         )
-    loaded = load_model(model_location(str(model)))
+    loaded = load_model(model)
     dataset = scan_dataset(data_dir, loaded.modality.suffixes)
     seen = seen_in_training(loaded, dataset)
     if seen:
@@ -45,8 +45,9 @@ def calibrate_command(
             f"warning: {len(seen)} of these identities were in the model's training ({', '.join(seen[:5])}"
             f"{', ...' if len(seen) > 5 else ''}): FAR and FRR here will look better than on people it never saw"
         )
+    target_far = None if eer else (0.001 if far is None else far)
     if gallery is None:
-        threshold = threshold_for(loaded, dataset, None if eer else (0.001 if far is None else far))
+        threshold = threshold_for(loaded, dataset, target_far)
         update_meta(model, {"threshold": threshold})
         where = str(model)
     else:
@@ -54,7 +55,7 @@ def calibrate_command(
             collection = opened.collection(loaded.fingerprint)
             if collection is None:
                 raise SiamcliError(f"{opened.path}: nobody is enrolled with {model} yet; enroll first, then calibrate")
-            threshold = threshold_for(loaded, dataset, None if eer else (0.001 if far is None else far))
+            threshold = threshold_for(loaded, dataset, target_far)
             opened.set_threshold(collection, threshold)
         where = f"{opened.path} (collection of {collection.model})"
     note(

@@ -33,7 +33,6 @@ def eval_command(
     from siamcli.errors import SiamcliError
     from siamcli.evaluation import metrics, scores_on_dataset, scores_on_pairs
     from siamcli.model import load_model
-    from siamcli.models import model_location
     from siamcli.report import Evaluated
 
     if len(paths) < 2:
@@ -41,7 +40,7 @@ def eval_command(
     *model_paths, data = paths
     if not 0 < p_target < 1:
         raise SiamcliError("--p-target must be between 0 and 1")
-    models = [load_model(model_location(str(path))) for path in model_paths]  # every model is checked before any work
+    models = [load_model(path) for path in model_paths]  # every model is checked before any work
     evaluated = []
     for path, model in zip(model_paths, models):
         if data.is_file():
