@@ -1,7 +1,8 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of either."""
+"""Files: atomic writes (a reader sees the old file or the new one, never half of either), content hashes."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -32,3 +33,12 @@ def write_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+
+
+def sha256_of(path: Path) -> str:
+    """The file's content hash, read in blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

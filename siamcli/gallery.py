@@ -12,7 +12,6 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ import numpy as np
 from siamcli import __version__
 from siamcli.core.search import Enrolled
 from siamcli.errors import SiamcliError
+from siamcli.modelcard import ThresholdRecord, now
 
 FORMAT = "siamcli-gallery"
 FORMAT_VERSION = 1
@@ -67,7 +67,7 @@ class ModelRef:
 @dataclass(frozen=True)
 class Collection(ModelRef):
     id: int
-    threshold: dict[str, Any] | None  # calibrated on the user's own data; None: the model's
+    threshold: ThresholdRecord | None  # calibrated on the user's own data; None: the model's
     created: str
 
 
@@ -95,8 +95,16 @@ class EnrolReport:
     already: int  # the same content was enrolled for this identity before
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+def default_gallery_path() -> Path:
+    """Where the gallery lives when no path is given: gallery.db in the user's data folder."""
+    from platformdirs import user_data_path
+
+    return user_data_path("siamcli", appauthor=False) / "gallery.db"
+
+
+def check_identity_name(identity: str) -> None:
+    if not identity.strip() or len(identity) > 200 or any(ord(ch) < 32 for ch in identity):
+        raise SiamcliError(f"'{identity}': not a usable name (1 to 200 printable characters)")
 
 
 class Gallery:
@@ -197,12 +205,18 @@ class Gallery:
                 modality=row[3],
                 embedding_dim=row[4],
                 distance=row[5],
-                threshold=None if row[6] is None else json.loads(row[6]),
+                threshold=None if row[6] is None else self._threshold(row[6]),
                 created=row[7],
             )
             for row in rows
         ]
         return [c for c in found if modality is None or c.modality == modality]
+
+    def _threshold(self, stored: str) -> ThresholdRecord:
+        try:
+            return ThresholdRecord.from_json(json.loads(stored))
+        except (ValueError, TypeError) as error:
+            raise SiamcliError(f"{self.path}: damaged gallery (a collection's threshold: {error})") from None
 
     def collection(self, fingerprint: str) -> Collection | None:
         return next((c for c in self.collections() if c.fingerprint == fingerprint), None)
@@ -214,7 +228,7 @@ class Gallery:
         self._db.execute(
             "INSERT INTO collections (fingerprint, model, modality, embedding_dim, distance, created) "
             "VALUES (?, ?, ?, ?, ?, ?)",
-            (ref.fingerprint, ref.model, ref.modality, ref.embedding_dim, ref.distance, _now()),
+            (ref.fingerprint, ref.model, ref.modality, ref.embedding_dim, ref.distance, now()),
         )
         created = self.collection(ref.fingerprint)
         assert created is not None
@@ -239,30 +253,41 @@ class Gallery:
     def enroll(self, ref: ModelRef, identity: str, samples: Sequence[NewSample]) -> EnrolReport:
         """Add samples of `identity` in one transaction. Content already enrolled for this identity is
         skipped; content enrolled for someone else is refused, and then nothing is added."""
+        return self.enroll_many(ref, [(identity, samples)])
+
+    def enroll_many(self, ref: ModelRef, batch: Sequence[tuple[str, Sequence[NewSample]]]) -> EnrolReport:
+        """Several identities' samples in one transaction, all or nothing."""
         with self._transaction():
             self._initialise_if_new()
             collection = self._collection_for(ref)
             added = already = 0
-            for sample in samples:
-                owner = self._db.execute(
-                    "SELECT identity FROM samples WHERE collection_id = ? AND sha256 = ?",
-                    (collection.id, sample.sha256),
-                ).fetchone()
-                if owner is not None and owner[0] == identity:
-                    already += 1
-                    continue
-                if owner is not None:
-                    raise SiamcliError(f"{sample.path}: already enrolled as '{owner[0]}' (remove it there first)")
-                embedding = np.asarray(sample.embedding, dtype="<f4")
-                if embedding.shape != (ref.embedding_dim,):
-                    raise SiamcliError(f"{sample.path}: embedding of shape {embedding.shape} for a {ref.model} gallery")
-                self._db.execute(
-                    "INSERT INTO samples (collection_id, identity, path, sha256, embedding, enrolled) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (collection.id, identity, sample.path, sample.sha256, embedding.tobytes(), _now()),
-                )
-                added += 1
+            for identity, samples in batch:
+                check_identity_name(identity)
+                for sample in samples:
+                    if self._add(collection, ref, identity, sample):
+                        added += 1
+                    else:
+                        already += 1
         return EnrolReport(collection, added, already)
+
+    def _add(self, collection: Collection, ref: ModelRef, identity: str, sample: NewSample) -> bool:
+        """Insert one sample; False when this identity already has the same content."""
+        owner = self._db.execute(
+            "SELECT identity FROM samples WHERE collection_id = ? AND sha256 = ?", (collection.id, sample.sha256)
+        ).fetchone()
+        if owner is not None and owner[0] == identity:
+            return False
+        if owner is not None:
+            raise SiamcliError(f"{sample.path}: already enrolled as '{owner[0]}' (remove it there first)")
+        embedding = np.asarray(sample.embedding, dtype="<f4")
+        if embedding.shape != (ref.embedding_dim,):
+            raise SiamcliError(f"{sample.path}: embedding of shape {embedding.shape} for a {ref.model} gallery")
+        self._db.execute(
+            "INSERT INTO samples (collection_id, identity, path, sha256, embedding, enrolled) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (collection.id, identity, sample.path, sample.sha256, embedding.tobytes(), now()),
+        )
+        return True
 
     def remove(self, identity: str, collection: Collection | None = None) -> int:
         """Remove an identity's samples (from one collection, or all); returns how many were removed."""
@@ -275,11 +300,11 @@ class Gallery:
                 )
         return cursor.rowcount
 
-    def set_threshold(self, collection: Collection, threshold: dict[str, Any]) -> None:
+    def set_threshold(self, collection: Collection, threshold: ThresholdRecord) -> None:
         """A threshold calibrated for this collection: verify prefers it to the model's."""
         with self._transaction():
             self._db.execute(
-                "UPDATE collections SET threshold = ? WHERE id = ?", (json.dumps(threshold), collection.id)
+                "UPDATE collections SET threshold = ? WHERE id = ?", (json.dumps(threshold.to_json()), collection.id)
             )
 
     # -- reading -----------------------------------------------------------------------------------
@@ -321,3 +346,8 @@ class Gallery:
             parameters = (identity,)
         for row in self._db.execute(query + " ORDER BY collection_id, identity, id", parameters):
             yield EnrolledSample(by_id[row[0]], row[1], row[2], row[3], row[4], np.frombuffer(row[5], dtype="<f4"))
+
+
+def open_gallery(path: Path | str | None = None, create: bool = False) -> Gallery:
+    """A gallery file (default: gallery.db in the user's data folder), as a context manager."""
+    return Gallery.open(Path(path) if path is not None else default_gallery_path(), create=create)

@@ -1,72 +1,116 @@
-"""A trained model: its metadata, and embedding of files with its inference graph (no torch)."""
+"""A trained model: its card, embedding of files with its inference graph (no torch), and which
+model a command uses when none is named."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from siamcli.core.distances import Distance, get_distance
 from siamcli.errors import SiamcliError
+from siamcli.gallery import ModelRef
 from siamcli.inference import OnnxEncoder
-from siamcli.modalities import get_modality
-from siamcli.modalities.base import Modality
-from siamcli.modelfile import read_for_inference
-from siamcli.models import model_location
+from siamcli.modalities import Decoded, Modality, get_modality, modality_of
+from siamcli.modelcard import ModelCard
+from siamcli.modelfile import read_model_file
+from siamcli.models import REF_PREFIX, model_location
+
+if TYPE_CHECKING:
+    from siamcli.gallery import Gallery
 
 EMBED_CHUNK = 256  # files decoded at a time
 
 
 @dataclass
 class Model:
-    path: Path | None
-    meta: dict[str, Any]
+    path: Path
+    card: ModelCard
     encoder: OnnxEncoder
     fingerprint: str  # of what decides its embeddings: galleries bind to it
 
     @property
     def modality(self) -> Modality:
-        return get_modality(self.meta["modality"])
+        return get_modality(self.card.modality)
 
     @property
     def distance(self) -> Distance:
-        return get_distance(self.meta["distance"])
+        return get_distance(self.card.distance)
 
     @property
     def threshold(self) -> float:
-        return float(self.meta["threshold"]["value"])
+        return self.card.threshold.value
 
-    def load_samples(self, paths: Sequence[Path], labels: Sequence[int] | None = None) -> Any:
+    def decode(self, paths: Sequence[Path], labels: Sequence[int] | None = None) -> Decoded:
         labels = [0] * len(paths) if labels is None else labels
-        return self.modality.load(paths, labels, self.meta["preprocessing"])
+        return self.modality.decode(paths, labels, self.card.preprocessing)
 
-    def embed_samples(self, samples: Any, batch_size: int = 256) -> np.ndarray:
-        return self.stack([self.encoder(batch) for batch in samples.inference_batches(batch_size)])
+    def embed_decoded(self, decoded: Decoded, batch_size: int = 256) -> np.ndarray:
+        return self.stack([self.encoder(batch) for batch in decoded.inference_batches(batch_size)])
 
     def embed_chunks(self, paths: Sequence[Path]) -> Iterator[tuple[Sequence[Path], np.ndarray]]:
         """Embeddings a chunk of files at a time, so long lists stream and memory stays flat."""
         for start in range(0, len(paths), EMBED_CHUNK):
             chunk = paths[start : start + EMBED_CHUNK]
-            yield chunk, self.embed_samples(self.load_samples(chunk))
+            yield chunk, self.embed_decoded(self.decode(chunk))
 
     def embed(self, paths: Sequence[Path]) -> np.ndarray:
         return self.stack([embeddings for _, embeddings in self.embed_chunks(paths)])
 
     def stack(self, parts: list[np.ndarray]) -> np.ndarray:
         """Rows of embeddings in one array; no rows: an empty array of the model's width."""
-        return np.concatenate(parts) if parts else np.zeros((0, int(self.meta["embedding_dim"])), np.float32)
+        return np.concatenate(parts) if parts else np.zeros((0, self.card.embedding_dim), np.float32)
 
 
 def load_model(path: Path | str) -> Model:
     """A model file, or a shipped model by its name in galleries (default:image, default:audio)."""
     path = model_location(str(path))
-    meta, graph, fingerprint = read_for_inference(path)
+    file = read_model_file(path)
     try:
-        encoder = OnnxEncoder(graph)
+        encoder = OnnxEncoder(file.graph)
     except Exception as error:  # onnxruntime raises its own unexported exception types
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise SiamcliError(f"{path}: damaged siamcli model ({first_line})") from None
-    return Model(path, meta, encoder, fingerprint)
+    return Model(path, file.card, encoder, file.fingerprint)
+
+
+def modality_of_files(paths: Sequence[Path]) -> str:
+    if not paths:
+        raise SiamcliError("no input files (give paths, or '-' to read them from stdin)")
+    names = {modality_of(path).name for path in paths}
+    if len(names) > 1:
+        raise SiamcliError(f"the files mix {' and '.join(sorted(names))}: give one kind at a time, or pass --model")
+    return names.pop()
+
+
+def choose_model(gallery: Gallery | None, paths: Sequence[Path], model: Path | str | None) -> tuple[Model, ModelRef]:
+    """The model given; else the one the gallery's collection for these files was made with; else the
+    shipped one. With the reference a gallery's collection records of it."""
+    if model is not None:
+        given = str(model)
+        loaded = load_model(given)
+        return loaded, model_ref(loaded, given if given.startswith(REF_PREFIX) else str(Path(given).resolve()))
+    modality = modality_of_files(paths)
+    collections = gallery.collections(modality) if gallery is not None else []
+    if gallery is not None and len(collections) > 1:
+        models = ", ".join(c.model for c in collections)
+        raise SiamcliError(f"{gallery.path}: several {modality} collections (models {models}); choose one with --model")
+    if not collections:
+        shipped = load_model(REF_PREFIX + modality)
+        return shipped, model_ref(shipped, REF_PREFIX + modality)
+    collection = collections[0]
+    loaded = load_model(collection.model)
+    if loaded.fingerprint != collection.fingerprint:
+        raise SiamcliError(
+            f"{gallery.path}: its {modality} collection was enrolled with another version of {collection.model}; "
+            "pass --model with the model it was made with, or remove and re-enroll its identities"
+        )
+    return loaded, collection
+
+
+def model_ref(model: Model, location: str) -> ModelRef:
+    card = model.card
+    return ModelRef(model.fingerprint, location, card.modality, card.embedding_dim, card.distance)

@@ -1,7 +1,8 @@
 """The model file: encoder weights as safetensors, and everything needed to use them in its metadata.
 
-The metadata is one JSON document under the header key "siamcli". Beside the torch weights (for
-training further) lies the same encoder as an ONNX graph, a uint8 tensor, for torch-free inference.
+The metadata is one JSON document under the header key "siamcli": the model card (siamcli/modelcard.py)
+and the format's name and version. Beside the torch weights (for training further) lies the same
+encoder as an ONNX graph, a uint8 tensor, for torch-free inference.
 Reading parses JSON, raw tensors and ONNX only: no pickle, no code from the file is ever run.
 """
 
@@ -10,12 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from siamcli import __version__
 from siamcli.errors import SiamcliError
 from siamcli.files import write_atomic
+from siamcli.modalities import get_modality
+from siamcli.modelcard import ModelCard, ThresholdRecord
 
 FORMAT = "siamcli-model"
 FORMAT_VERSION = 1
@@ -43,12 +47,6 @@ def _safetensors_header(path: Path, data: bytes) -> tuple[dict[str, Any], int]:
     return header, 8 + header_size
 
 
-def parse_header(path: Path, data: bytes) -> dict[str, Any]:
-    """The metadata of `data`, checked to be a siamcli model this version can read."""
-    header, _ = _safetensors_header(path, data)
-    return _siamcli_meta(path, header)
-
-
 def _siamcli_meta(path: Path, header: dict[str, Any]) -> dict[str, Any]:
     try:
         meta = json.loads(header["__metadata__"]["siamcli"])
@@ -63,6 +61,14 @@ def _siamcli_meta(path: Path, header: dict[str, Any]) -> dict[str, Any]:
             f"(format {FORMAT_VERSION}); upgrade siamcli"
         )
     return meta
+
+
+def _card(path: Path, meta: dict[str, Any]) -> ModelCard:
+    fields = {key: value for key, value in meta.items() if key not in ("format", "format_version")}
+    try:
+        return ModelCard.from_json(fields)
+    except (ValueError, SiamcliError) as error:
+        raise SiamcliError(f"{path}: damaged siamcli model (bad metadata: {error})") from None
 
 
 # What decides a model's embeddings. The threshold and the training record are left out, so that
@@ -89,13 +95,20 @@ def _inference_graph(path: Path, data: bytes, header: dict[str, Any], start: int
     return data[start + begin : start + end]
 
 
-def read_for_inference(path: Path) -> tuple[dict[str, Any], bytes, str]:
-    """A model file's metadata, ONNX graph and fingerprint, its header parsed once."""
+@dataclass(frozen=True)
+class ModelFile:
+    card: ModelCard
+    graph: bytes  # the ONNX inference graph
+    fingerprint: str  # of what decides the model's embeddings: galleries bind to it
+
+
+def read_model_file(path: Path) -> ModelFile:
+    """A model file's card, ONNX graph and fingerprint, its header parsed once."""
     path = Path(path)
     data = read_bytes(path)
     header, start = _safetensors_header(path, data)
     meta = _siamcli_meta(path, header)
-    return meta, _inference_graph(path, data, header, start), _fingerprint(data, start, meta)
+    return ModelFile(_card(path, meta), _inference_graph(path, data, header, start), _fingerprint(data, start, meta))
 
 
 def read_bytes(path: Path) -> bytes:
@@ -110,34 +123,36 @@ def read_bytes(path: Path) -> bytes:
         raise SiamcliError(f"{path}: cannot read model file ({error.strerror})") from None
 
 
-def read_meta(path: Path) -> dict[str, Any]:
-    return parse_header(Path(path), read_bytes(path))
+def read_card(path: Path) -> ModelCard:
+    path = Path(path)
+    header, _ = _safetensors_header(path, read_bytes(path))
+    return _card(path, _siamcli_meta(path, header))
 
 
-def write_model(path: Path, encoder: Any, meta: dict[str, Any]) -> None:
-    """Write a torch encoder, its ONNX graph and metadata atomically; `meta` gains the format fields."""
+def write_model(path: Path, encoder: Any, card: ModelCard) -> None:
+    """Write a torch encoder, its ONNX graph and card atomically."""
     import torch
     from safetensors.torch import save
 
     from siamcli.inference import export_onnx
-    from siamcli.modalities import get_modality
 
-    modality = get_modality(meta["modality"])
-    graph = export_onnx(encoder, modality.example_input(meta["preprocessing"]), modality.input_axes)
-    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "siamcli_version": __version__, **meta}
+    modality = get_modality(card.modality)
+    graph = export_onnx(encoder, modality.example_input(card.preprocessing), modality.input_axes)
+    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, **card.to_json(), "siamcli_version": __version__}
     tensors = {name: tensor.detach().contiguous() for name, tensor in encoder.state_dict().items()}
     tensors[GRAPH_TENSOR] = torch.frombuffer(bytearray(graph), dtype=torch.uint8)
     write_atomic(Path(path), save(tensors, metadata={"siamcli": json.dumps(meta)}))
 
 
-def update_meta(path: Path, changes: dict[str, Any]) -> None:
-    """Rewrite the model's metadata with `changes`, atomically; the tensor bytes stay as they were, so
-    the fingerprint (and every gallery bound to it) survives a recalibration."""
+def update_threshold(path: Path, threshold: ThresholdRecord) -> None:
+    """Rewrite the model's threshold, atomically; the tensor bytes stay as they were, so the
+    fingerprint (and every gallery bound to it) survives a recalibration."""
     path = Path(path)
     data = read_bytes(path)
     header, start = _safetensors_header(path, data)
-    meta = {**_siamcli_meta(path, header), **changes}
-    header["__metadata__"]["siamcli"] = json.dumps(meta)
+    meta = _siamcli_meta(path, header)
+    _card(path, meta)  # a damaged model is refused, not rewritten
+    header["__metadata__"]["siamcli"] = json.dumps({**meta, "threshold": threshold.to_json()})
     encoded = json.dumps(header, separators=(",", ":")).encode()
     encoded += b" " * (-len(encoded) % 8)  # safetensors aligns the tensor data to 8 bytes
     write_atomic(path, struct.pack("<Q", len(encoded)) + encoded + data[start:])
@@ -148,11 +163,14 @@ def load_torch_encoder(path: Path) -> Any:
     from safetensors.torch import load
 
     from siamcli.core.encoders import build_encoder
+    from siamcli.modalities import import_encoders
 
     data = read_bytes(path)
-    meta = parse_header(Path(path), data)
+    header, _ = _safetensors_header(Path(path), data)
+    card = _card(Path(path), _siamcli_meta(Path(path), header))
     state = load(data)
     state.pop(GRAPH_TENSOR, None)
-    encoder = build_encoder(meta["encoder"]["name"], meta["encoder"]["params"])
+    import_encoders()
+    encoder = build_encoder(card.encoder)
     encoder.load_state_dict(state)
     return encoder.eval()

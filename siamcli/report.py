@@ -13,17 +13,19 @@ from typing import Any
 
 import numpy as np
 
-from siamcli.core.thresholds import roc, split_scores
+from siamcli.core.thresholds import roc
 from siamcli.errors import SiamcliError
-from siamcli.evaluation import WORST_SHOWN, Scores
+from siamcli.evaluation import WORST_SHOWN, EvaluationSet
 from siamcli.files import write_atomic
 
 
 @dataclass
 class Evaluated:
+    """One model's evaluation: what eval prints, and what its report draws."""
+
     label: str  # the model's path, as given
     metrics: dict[str, Any]
-    scores: Scores
+    evaluated: EvaluationSet
 
 
 def _floor(values: Any, n: int) -> Any:
@@ -63,7 +65,7 @@ def curves(evaluated: list[Evaluated], det: bool) -> bytes:
     figure, axis = plt.subplots(figsize=(6.4, 5.2))
     for i, item in enumerate(evaluated):
         colour = f"C{i}"
-        curve = roc(item.scores.distances, item.scores.same)
+        curve = roc(item.evaluated.trials)
         far = _floor(curve.far, item.metrics["impostor_pairs"])
         if det:
             axis.loglog(far, _floor(curve.frr, item.metrics["genuine_pairs"]), color=colour, label=item.label)
@@ -88,7 +90,7 @@ def histograms(evaluated: list[Evaluated]) -> bytes:
 
     figure, axes = plt.subplots(len(evaluated), 1, figsize=(6.4, 2.8 * len(evaluated)), squeeze=False)
     for axis, item in zip(axes[:, 0], evaluated):
-        genuine, impostor = split_scores(item.scores.distances, item.scores.same)
+        genuine, impostor = item.evaluated.trials.genuine, item.evaluated.trials.impostor
         bins = np.linspace(min(genuine[0], impostor[0]), max(genuine[-1], impostor[-1]), 60)
         axis.hist(impostor, bins=bins, density=True, alpha=0.55, color="C3", label=f"impostor ({impostor.size})")
         axis.hist(genuine, bins=bins, density=True, alpha=0.55, color="C2", label=f"genuine ({genuine.size})")

@@ -1,42 +1,35 @@
-"""Training settings and their defaults: the one place the CLI's defaults come from (and torch-free,
-so `--help` does not pay for importing torch)."""
+"""The settings of one training run (torch-free, so `--help` does not pay for importing torch)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
 
+from siamcli.core.registry import Spec
 
-@dataclass
+
+@dataclass(frozen=True)
 class TrainConfig:
-    encoder: str
-    encoder_params: dict[str, Any] = field(default_factory=dict)
+    encoder: Spec  # one member's network
+    augmentation: Any  # the modality's augmentation dataclass
+    loss: Spec = field(default_factory=lambda: Spec("contrastive", {"margin": 1.0}))
+    miner: Spec = field(default_factory=lambda: Spec("hard-impostors", {"margin": 1.0}))
     distance: str = "euclidean"
-    margin: float = 1.0
     epochs: int = 60
     patience: int = 20
     batch_size: int = 64
-    samples_per_identity: int = 4
+    samples_per_identity: int = 4  # K of a P x K batch
     lr: float = 1e-3
     weight_decay: float = 5e-4
     seed: int = 0
     members: int = 8  # independently trained encoders, ensembled
     target_far: float | None = None  # None: calibrate at the equal-error point
 
-
-DEFAULTS = TrainConfig(encoder="")
-
-# What `siamcli train KIND` changes from the defaults above (the recipes use these; --help shows them).
-KIND_DEFAULTS: dict[str, dict[str, Any]] = {
-    "faces": {},
-    "audio": {"members": 4, "epochs": 60, "samples_per_identity": 8},
-}
+    def settings(self) -> dict[str, Any]:
+        """The scalar settings, as the model file's training record keeps them."""
+        skip = ("encoder", "augmentation", "loss", "miner")
+        return {name: value for name, value in vars(self).items() if name not in skip}
 
 
-def default_text(name: str) -> str:
-    """A setting's default for --help: one value, or one per kind where the kinds differ."""
-    base = getattr(DEFAULTS, name)
-    values = {kind: changes.get(name, base) for kind, changes in KIND_DEFAULTS.items()}
-    if len(set(values.values())) == 1:
-        return f"{base:g}"
-    return ", ".join(f"{kind} {value:g}" for kind, value in values.items())
+# The settings a user may change from the command line (besides --seed and --far).
+TUNABLE = ("epochs", "patience", "batch_size", "samples_per_identity", "lr", "members")

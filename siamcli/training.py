@@ -1,6 +1,6 @@
-"""The training loop: PK batches, augmentation, mined contrastive loss, early stopping on held-out
-identities, an ensemble of independently trained members, and a threshold calibrated on the held-out
-identities. Reads top to bottom."""
+"""The training loop: PK batches, augmentation, a mined loss (contrastive by default), early stopping
+on held-out identities, an ensemble of independently trained members, and a threshold calibrated on
+the held-out identities. Reads top to bottom."""
 
 from __future__ import annotations
 
@@ -13,20 +13,25 @@ from typing import Any
 import numpy as np
 import torch
 
-from siamcli.core.distances import all_pairs, get_distance
+from siamcli.core.distances import get_distance
 from siamcli.core.encoders import Ensemble, build_encoder
-from siamcli.core.losses import ContrastiveLoss
-from siamcli.core.miners import PairMiner
+from siamcli.core.losses import LOSSES
+from siamcli.core.miners import MINERS
+from siamcli.core.registry import Spec
 from siamcli.core.sampling import identity_batches
 from siamcli.core.thresholds import Threshold, calibrate, equal_error_rate
-from siamcli.modalities.base import Samples
+from siamcli.core.trials import Trials
+from siamcli.modalities import Decoded, import_encoders
+from siamcli.modelcard import MemberRecord
 from siamcli.trainconfig import TrainConfig
 
 
 @dataclass
 class EpochReport:
-    member: int  # 0-based, among config.members
-    epoch: int
+    member: int  # 0-based, among `members`
+    members: int
+    epoch: int  # 1-based, among `epochs`
+    epochs: int
     loss: float
     val_eer: float | None
     best_epoch: int
@@ -44,42 +49,42 @@ class MemberResult:
 @dataclass
 class TrainResult:
     encoder: torch.nn.Module
-    encoder_spec: dict[str, Any]  # name and params that rebuild `encoder`
+    encoder_spec: Spec  # rebuilds `encoder`
     embedding_dim: int
     threshold: Threshold
     val_eer: float | None  # of the final (ensembled) encoder
     seconds: float
     members: list[MemberResult]
 
-    def summary(self) -> dict[str, Any]:
-        return {
-            "val_eer": self.val_eer,
-            "seconds": round(self.seconds, 1),
-            "members": [
-                {
-                    "best_epoch": m.best_epoch,
-                    "epochs_run": len(m.history),
-                    "val_eer": m.val_eer,
-                    "loss_per_epoch": [round(r.loss, 5) for r in m.history],
-                    "val_eer_per_epoch": [None if r.val_eer is None else round(r.val_eer, 5) for r in m.history],
-                }
-                for m in self.members
-            ],
-        }
+    def member_records(self) -> list[MemberRecord]:
+        return [
+            MemberRecord(
+                best_epoch=m.best_epoch,
+                epochs_run=len(m.history),
+                val_eer=m.val_eer,
+                loss_per_epoch=[round(r.loss, 5) for r in m.history],
+                val_eer_per_epoch=[None if r.val_eer is None else round(r.val_eer, 5) for r in m.history],
+            )
+            for m in self.members
+        ]
 
 
 @torch.no_grad()
-def embed_samples(encoder: torch.nn.Module, samples: Samples, batch_size: int = 256) -> np.ndarray:
+def embed_decoded(encoder: torch.nn.Module, decoded: Decoded, batch_size: int = 256) -> np.ndarray:
     encoder.eval()
-    outputs = [encoder(torch.from_numpy(batch)).numpy() for batch in samples.inference_batches(batch_size)]
+    outputs = [encoder(torch.from_numpy(batch)).numpy() for batch in decoded.inference_batches(batch_size)]
     return np.concatenate(outputs) if outputs else np.zeros((0, 0), np.float32)
+
+
+def all_trials(encoder: torch.nn.Module, decoded: Decoded, distance: str) -> Trials:
+    return Trials.all_pairs(embed_decoded(encoder, decoded), decoded.labels, get_distance(distance))
 
 
 def train_member(
     config: TrainConfig,
     member: int,
-    train_samples: Samples,
-    val_samples: Samples | None,
+    train_set: Decoded,
+    val_set: Decoded | None,
     on_epoch: Callable[[EpochReport], None],
 ) -> MemberResult:
     """One encoder, from its own seed: the loop of every Siamese network, over mined pairs of PK batches."""
@@ -88,15 +93,16 @@ def train_member(
     rng = np.random.default_rng(seed)
     generator = torch.Generator().manual_seed(seed)
 
-    encoder = build_encoder(config.encoder, config.encoder_params)
-    miner = PairMiner(get_distance(config.distance), config.margin)
-    loss_fn = ContrastiveLoss(config.margin)
+    encoder = build_encoder(config.encoder)
+    distance = get_distance(config.distance)
+    miner = MINERS.build(config.miner, distance=distance)
+    loss_fn = LOSSES.build(config.loss, distance=distance)
     optimizer = torch.optim.AdamW(encoder.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=config.lr, total_steps=config.epochs, pct_start=0.1
     )
     # Never more identities per batch than there are: a batch waiting for a 12th of 11 would never fill.
-    n_identities = len(np.unique(train_samples.labels))
+    n_identities = len(np.unique(train_set.labels))
     identities_per_batch = max(2, min(config.batch_size // config.samples_per_identity, n_identities))
 
     # Checkpoints are eligible from half-way through the one-cycle schedule: before that, a barely
@@ -110,10 +116,10 @@ def train_member(
     for epoch in range(1, config.epochs + 1):
         encoder.train()
         losses = []
-        for batch in identity_batches(train_samples.labels, identities_per_batch, config.samples_per_identity, rng):
-            embeddings = encoder(train_samples.training_batch(batch, generator))
-            distances, same = miner(embeddings, torch.from_numpy(train_samples.labels[batch]))
-            loss = loss_fn(distances, same)
+        for batch in identity_batches(train_set.labels, identities_per_batch, config.samples_per_identity, rng):
+            embeddings = encoder(train_set.training_batch(batch, generator, config.augmentation))
+            labels = torch.from_numpy(train_set.labels[batch])
+            loss = loss_fn(embeddings, labels, miner(embeddings, labels))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -121,53 +127,61 @@ def train_member(
         scheduler.step()  # one step per epoch: the schedule spans the epoch budget
 
         val_eer = None
-        if val_samples is not None:
-            val_eer, _ = equal_error_rate(
-                *all_pairs(embed_samples(encoder, val_samples), val_samples.labels, get_distance(config.distance))
-            )
+        if val_set is not None:
+            val_eer, _ = equal_error_rate(all_trials(encoder, val_set, config.distance))
         eligible = epoch >= first_eligible
         # Ties go to the later, better-trained epoch; without validation the last epoch is kept.
         if eligible and (val_eer is None or val_eer <= best_eer):
             best_state, best_epoch = copy.deepcopy(encoder.state_dict()), epoch
             best_eer = best_eer if val_eer is None else val_eer
         history.append(
-            EpochReport(member, epoch, float(np.mean(losses)), val_eer, best_epoch, time.perf_counter() - start)
+            EpochReport(
+                member,
+                config.members,
+                epoch,
+                config.epochs,
+                float(np.mean(losses)),
+                val_eer,
+                best_epoch,
+                time.perf_counter() - start,
+            )
         )
         on_epoch(history[-1])
         if eligible and epoch - best_epoch >= config.patience:
             break
 
     encoder.load_state_dict(best_state)
-    return MemberResult(encoder.eval(), best_epoch, None if val_samples is None else best_eer, history)
+    return MemberResult(encoder.eval(), best_epoch, None if val_set is None else best_eer, history)
 
 
 def train(
     config: TrainConfig,
-    train_samples: Samples,
-    val_samples: Samples | None,
+    train_set: Decoded,
+    val_set: Decoded | None,
     on_epoch: Callable[[EpochReport], None] = lambda report: None,
 ) -> TrainResult:
+    import_encoders()
     start = time.perf_counter()
-    members = [train_member(config, m, train_samples, val_samples, on_epoch) for m in range(config.members)]
-    member_spec = {"name": config.encoder, "params": config.encoder_params}
+    members = [train_member(config, m, train_set, val_set, on_epoch) for m in range(config.members)]
     if config.members == 1:
-        encoder, spec = members[0].encoder, member_spec
+        encoder, spec = members[0].encoder, config.encoder
     else:
-        spec = {"name": "ensemble", "params": {"member": member_spec, "members": config.members}}
-        encoder = Ensemble(**spec["params"])
+        member = {"name": config.encoder.name, "params": config.encoder.params}
+        spec = Spec("ensemble", {"member": member, "members": config.members})
+        encoder = Ensemble(**spec.params)
         for slot, member in zip(encoder.members, members):
             slot.load_state_dict(member.encoder.state_dict())
 
     # Calibrate on identities the encoder never trained on; without them, on the training identities.
-    calibration = val_samples if val_samples is not None else train_samples
-    embeddings = embed_samples(encoder, calibration)
-    distances, same = all_pairs(embeddings, calibration.labels, get_distance(config.distance))
+    calibration = val_set if val_set is not None else train_set
+    embeddings = embed_decoded(encoder, calibration)
+    trials = Trials.all_pairs(embeddings, calibration.labels, get_distance(config.distance))
     return TrainResult(
         encoder=encoder.eval(),
         encoder_spec=spec,
         embedding_dim=int(embeddings.shape[1]),
-        threshold=calibrate(distances, same, config.target_far),
-        val_eer=None if val_samples is None else equal_error_rate(distances, same)[0],
+        threshold=calibrate(trials, config.target_far),
+        val_eer=None if val_set is None else equal_error_rate(trials)[0],
         seconds=time.perf_counter() - start,
         members=members,
     )

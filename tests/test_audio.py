@@ -11,15 +11,18 @@ import soundfile
 import torch
 
 from siamcli.core.encoders import build_encoder
-from siamcli.data.audio import load_clip, log_mel, mel_filterbank, resample, trim_silence
+from siamcli.core.registry import Spec
 from siamcli.errors import SiamcliError
 from siamcli.modalities import modality_of
-from siamcli.modalities.audio import AUDIO
+from siamcli.modalities.audio import AudioPreprocessing
+from siamcli.modalities.audio.features import load_clip, log_mel, mel_filterbank, resample, trim_silence
 from siamcli.model import load_model
+from siamcli.modelcard import ModelCard, ThresholdRecord
 from siamcli.modelfile import write_model
 from tests.conftest import synthetic_voice
+from tests.helpers import json_lines, siamcli
 
-PRE = AUDIO.default_preprocessing()
+PRE = AudioPreprocessing()
 
 
 @pytest.mark.parametrize(
@@ -37,7 +40,7 @@ def test_every_format_and_rate_loads_as_mono_at_the_model_rate(
     expected = (voice.size - 2 * int(0.2 * rate)) / rate  # the silence either side is trimmed
     assert clip.ndim == 1 and clip.dtype == np.float32
     # mp3 adds an encoder delay; the trim works on 10 ms frames: a few frames' slack.
-    assert abs(clip.size / PRE["sample_rate"] - expected) < 0.08
+    assert abs(clip.size / PRE.sample_rate - expected) < 0.08
     assert modality_of(path).name == "audio"
 
 
@@ -105,30 +108,21 @@ def test_features_match_librosa() -> None:
     assert np.abs(ours - np.log(theirs + 1e-6)).max() < 1e-3
 
 
-def test_feature_extraction_is_far_faster_than_real_time() -> None:
-    import time
-
-    clip = np.random.default_rng(0).normal(0, 0.1, 8000 * 60).astype(np.float32)  # a minute of sound
-    started = time.perf_counter()
-    frames = log_mel(clip, PRE)
-    assert frames.shape == (40, 6001)
-    assert time.perf_counter() - started < 60 / 50  # 50 times real time, with a wide margin here
+def test_a_minute_of_sound_gives_a_frame_every_10_ms() -> None:
+    # Its speed (hundreds of times real time) is measured by benchmarks/audio.py, not asserted here.
+    clip = np.random.default_rng(0).normal(0, 0.1, 8000 * 60).astype(np.float32)
+    assert log_mel(clip, PRE).shape == (40, 6001)
 
 
 def test_the_audio_graph_embeds_any_length_as_torch_does(tmp_path: Path) -> None:
+    import siamcli.modalities.audio.encoders  # noqa: F401  (registers the audio networks)
+
     torch.manual_seed(0)
-    params = {"embedding_dim": 16, "width": 16}
-    encoder = build_encoder("audio-cnn", params).eval()
+    spec = Spec("tdnn-xvector", {"embedding_dim": 16, "width": 16})
+    encoder = build_encoder(spec).eval()
     path = tmp_path / "voice.model"
-    meta = {
-        "modality": "audio",
-        "encoder": {"name": "audio-cnn", "params": params},
-        "embedding_dim": 16,
-        "preprocessing": PRE,
-        "distance": "euclidean",
-        "threshold": {"value": 0.8, "operating_point": "eer"},
-    }
-    write_model(path, encoder, meta)
+    card = ModelCard("audio", spec, 16, PRE, "euclidean", ThresholdRecord(0.8, "eer"))
+    write_model(path, encoder, card)
     model = load_model(path)
     for frames in (12, 100, 731):
         spectrogram = np.random.default_rng(frames).normal(size=(1, 40, frames)).astype(np.float32)
@@ -141,7 +135,6 @@ def test_the_audio_graph_embeds_any_length_as_torch_does(tmp_path: Path) -> None
 def voice_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A model trained briefly with `siamcli train audio` on 8 synthetic voices, and 4 other voices."""
     from tests.conftest import write_voice_dataset
-    from tests.test_cli import siamcli
 
     root = tmp_path_factory.mktemp("voices")
     write_voice_dataset(root / "all", identities=12, samples=5)
@@ -157,12 +150,10 @@ def voice_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 def test_audio_end_to_end_through_the_same_commands(voice_model: tuple[Path, Path], tmp_path: Path) -> None:
-    from tests.test_cli import siamcli
-    from tests.test_enroll_verify import json_lines
 
     model, unseen = voice_model
-    meta = load_model(model).meta
-    assert meta["modality"] == "audio" and meta["preprocessing"]["sample_rate"] == 8000
+    card = load_model(model).card
+    assert card.modality == "audio" and card.preprocessing.sample_rate == 8000 and card.kind == "audio"
     (report,) = json_lines(siamcli("eval", str(model), str(unseen), "--json", "--episodes", "100"))
     assert report["identities"] == 4 and report["genuine_pairs"] == 40 and 0 <= report["eer"] <= 1
 
@@ -186,8 +177,6 @@ def test_audio_end_to_end_through_the_same_commands(voice_model: tuple[Path, Pat
 def test_speakers_never_heard_in_training(tmp_path: Path) -> None:
     """The real run: train on fsdd_speakers and five LibriSpeech readers, evaluate on the other five."""
     from tests.conftest import shared_dataset
-    from tests.test_cli import siamcli
-    from tests.test_enroll_verify import json_lines
 
     fsdd, libri = shared_dataset("fsdd_speakers"), shared_dataset("librispeech_10spk")
     readers = sorted(p for p in libri.iterdir() if p.is_dir())

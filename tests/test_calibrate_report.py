@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 from siamcli.model import load_model
-from siamcli.modelfile import read_meta
+from siamcli.modelfile import read_card
 from tests.conftest import write_face_dataset
-from tests.test_cli import siamcli
-from tests.test_enroll_verify import json_lines, tiny_model
+from tests.helpers import json_lines, siamcli, tiny_model
 
 
 @pytest.fixture
@@ -29,19 +28,20 @@ def test_calibrating_a_model_meets_the_far_target_and_keeps_its_galleries(tmp_pa
     result = siamcli("calibrate", str(model), str(people), "--far", "0.05")
     assert result.returncode == 0, result.stderr
     assert result.stdout == "" and "stored in" in result.stderr
-    threshold = read_meta(model)["threshold"]
-    assert threshold["operating_point"] == "far=0.05" and threshold["far"] <= 0.05
-    assert threshold["calibrated_on"]["identities"] == 8 and threshold["n_impostor"] == 700
+    threshold = read_card(model).threshold
+    assert threshold.operating_point == "far=0.05" and threshold.far <= 0.05
+    assert threshold.calibrated_on.identities == 8 and threshold.n_impostor == 700
+    assert threshold.calibrated_on.source == "calibration data" and threshold.calibrated_on.data == str(people)
     assert load_model(model).fingerprint == fingerprint  # the gallery still accepts the model
 
     # An evaluation of its own, on the same pairs, finds the same false-accept rate.
     (report,) = json_lines(siamcli("eval", str(model), str(people), "--json"))
     assert (
-        report["at_threshold"]["far"] == pytest.approx(threshold["far"], abs=1e-6)
+        report["at_threshold"]["far"] == pytest.approx(threshold.far, abs=1e-6)
         and report["at_threshold"]["far"] <= 0.05
     )
     (verdict,) = json_lines(siamcli("verify", probe, "--claim", "p1", "--gallery", str(gallery)))
-    assert verdict["threshold"] == pytest.approx(threshold["value"], rel=1e-5)
+    assert verdict["threshold"] == pytest.approx(threshold.value, rel=1e-5)
     assert verdict["threshold_source"] == "model"
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -12,14 +11,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import write_face_dataset
-
-ENV = {**os.environ, "COLUMNS": "200"}
-
-
-def siamcli(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "siamcli", *args], capture_output=True, text=True, input=stdin, env=ENV, cwd=cwd
-    )
+from tests.helpers import assert_clean_error, siamcli
 
 
 @pytest.fixture(scope="module")
@@ -41,34 +33,35 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]
 
 
 def test_train_writes_a_model_with_complete_metadata(trained: tuple[Path, Path, Path]) -> None:
-    from siamcli.modelfile import read_meta
+    from siamcli.modelfile import read_card
 
     _, _, model = trained
-    meta = read_meta(model)
-    assert meta["format"] == "siamcli-model" and meta["modality"] == "image"
-    assert meta["encoder"]["name"] == "ensemble" and meta["encoder"]["params"]["members"] == 8
-    member = meta["encoder"]["params"]["member"]
-    assert member["name"] == "face-cnn" and meta["embedding_dim"] == 8 * member["params"]["embedding_dim"]
-    assert meta["preprocessing"]["size"] and meta["distance"] == "euclidean"
-    assert meta["threshold"]["operating_point"] == "eer" and meta["threshold"]["value"] > 0
-    training = meta["training"]
-    assert training["identities"] == 10 and training["samples"] == 60
-    assert len(training["val_identities"]) == 2 and not set(training["val_identities"]) & set(
-        training["train_identities"]
-    )
-    assert training["config"]["seed"] == 1 and all(m["epochs_run"] <= 6 for m in training["members"])
-    assert meta["siamcli_version"]
+    card = read_card(model)
+    assert card.modality == "image" and card.kind == "faces"
+    assert card.encoder.name == "ensemble" and card.encoder.params["members"] == 8
+    member = card.encoder.params["member"]
+    assert member["name"] == "small-vgg" and card.embedding_dim == 8 * member["params"]["embedding_dim"]
+    assert card.preprocessing.size == (32, 28) and card.distance == "euclidean"
+    assert card.threshold.operating_point == "eer" and card.threshold.value > 0
+    assert card.threshold.calibrated_on.source == "validation identities"
+    training = card.training
+    assert training.identities == 10 and training.samples == 60
+    assert len(training.val_identities) == 2 and not set(training.val_identities) & set(training.train_identities)
+    assert training.config["seed"] == 1 and all(m.epochs_run <= 6 for m in training.members)
+    assert training.loss.name == "contrastive" and training.miner.name == "hard-impostors"
+    assert training.augmentation["mirror"] is True
+    assert card.siamcli_version
 
 
 def test_training_is_reproducible_with_a_seed(trained: tuple[Path, Path, Path], tmp_path: Path) -> None:
     data, _, model = trained
     again = tmp_path / "again.model"
     assert siamcli("train", "faces", str(data), "-o", str(again), "--epochs", "6", "--seed", "1").returncode == 0
-    from siamcli.modelfile import read_meta
+    from siamcli.modelfile import read_card
 
-    first, second = read_meta(model), read_meta(again)
-    assert first["threshold"] == second["threshold"]
-    assert first["training"]["members"][2]["loss_per_epoch"] == second["training"]["members"][2]["loss_per_epoch"]
+    first, second = read_card(model), read_card(again)
+    assert first.threshold.value == second.threshold.value
+    assert first.training.members[2].loss_per_epoch == second.training.members[2].loss_per_epoch
 
 
 def test_eval_reports_every_metric_as_json(trained: tuple[Path, Path, Path]) -> None:
@@ -132,38 +125,29 @@ def test_pairs_to_stdout_is_deterministic(trained: tuple[Path, Path, Path]) -> N
     assert first.stdout.count(",1\n") == first.stdout.count(",0\n") == 10 * 15
 
 
-def _assert_clean_error(result: subprocess.CompletedProcess, *fragments: str) -> None:
-    assert result.returncode == 2, result.stderr
-    assert result.stdout == ""
-    assert "Traceback" not in result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
-    for fragment in fragments:
-        assert fragment in result.stderr
-
-
 def test_bad_input_gives_one_line_and_exit_2(trained: tuple[Path, Path, Path], tmp_path: Path) -> None:
     _, unseen, model = trained
     out = tmp_path / "m.model"
-    _assert_clean_error(siamcli("train", "faces", str(tmp_path / "nope"), "-o", str(out)), "nope", "no such folder")
+    assert_clean_error(siamcli("train", "faces", str(tmp_path / "nope"), "-o", str(out)), "nope", "no such folder")
     (tmp_path / "empty").mkdir()
-    _assert_clean_error(siamcli("train", "faces", str(tmp_path / "empty"), "-o", str(out)), "no identity subfolders")
+    assert_clean_error(siamcli("train", "faces", str(tmp_path / "empty"), "-o", str(out)), "no identity subfolders")
     write_face_dataset(tmp_path / "one", identities=1, samples=4)
-    _assert_clean_error(siamcli("train", "faces", str(tmp_path / "one"), "-o", str(out)), "at least 2")
+    assert_clean_error(siamcli("train", "faces", str(tmp_path / "one"), "-o", str(out)), "at least 2")
     single = write_face_dataset(tmp_path / "single", identities=5, samples=3)
     for extra in ("2.pgm", "3.pgm"):
         (single / "p4" / extra).unlink()
-    _assert_clean_error(siamcli("train", "faces", str(single), "-o", str(out)), "'p4' has a single sample", "genuine")
+    assert_clean_error(siamcli("train", "faces", str(single), "-o", str(out)), "'p4' has a single sample", "genuine")
     corrupt = write_face_dataset(tmp_path / "corrupt", identities=5, samples=3)
     (corrupt / "p3" / "2.pgm").write_bytes(b"P5\n92 112\n255\n\x00\x01")
-    _assert_clean_error(siamcli("train", "faces", str(corrupt), "-o", str(out)), "p3/2.pgm", "corrupt")
+    assert_clean_error(siamcli("train", "faces", str(corrupt), "-o", str(out)), "p3/2.pgm", "corrupt")
     assert not out.exists()
 
     not_model = tmp_path / "x.model"
     not_model.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 100)
-    _assert_clean_error(siamcli("eval", str(not_model), str(unseen)), "x.model", "not a siamcli model")
-    _assert_clean_error(siamcli("embed", "a.pgm", "--model", str(tmp_path / "missing.model")), "no such model file")
-    _assert_clean_error(siamcli("embed", str(tmp_path / "gone.pgm"), "--model", str(model)), "gone.pgm", "no such file")
-    _assert_clean_error(siamcli("pairs", str(tmp_path / "one")), "at least 2")
+    assert_clean_error(siamcli("eval", str(not_model), str(unseen)), "x.model", "not a siamcli model")
+    assert_clean_error(siamcli("embed", "a.pgm", "--model", str(tmp_path / "missing.model")), "no such model file")
+    assert_clean_error(siamcli("embed", str(tmp_path / "gone.pgm"), "--model", str(model)), "gone.pgm", "no such file")
+    assert_clean_error(siamcli("pairs", str(tmp_path / "one")), "at least 2")
 
 
 def test_a_safetensors_file_from_elsewhere_is_refused(tmp_path: Path, trained: tuple[Path, Path, Path]) -> None:
@@ -173,7 +157,7 @@ def test_a_safetensors_file_from_elsewhere_is_refused(tmp_path: Path, trained: t
     foreign = tmp_path / "other.safetensors"
     save_file({"w": torch.zeros(3)}, str(foreign), metadata={"format": "pt"})
     _, unseen, _ = trained
-    _assert_clean_error(siamcli("eval", str(foreign), str(unseen)), "without siamcli metadata")
+    assert_clean_error(siamcli("eval", str(foreign), str(unseen)), "without siamcli metadata")
 
 
 def test_a_failed_train_leaves_an_existing_model_untouched(trained: tuple[Path, Path, Path], tmp_path: Path) -> None:

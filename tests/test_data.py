@@ -6,9 +6,9 @@ import pytest
 from PIL import Image
 
 from siamcli.data.dataset import require_pairs_possible, scan_dataset, split_identities
-from siamcli.data.images import load_image, standardize
 from siamcli.data.pairs import count_pairs, make_pairs, read_pairs, write_pairs
 from siamcli.errors import SiamcliError
+from siamcli.modalities.image.decode import IMAGE_SUFFIXES, load_image, standardize
 from tests.conftest import synthetic_face, write_face_dataset
 
 
@@ -18,7 +18,7 @@ def test_scan_orders_identities_and_files_naturally(tmp_path: Path) -> None:
         for i in (10, 2, 1):
             Image.fromarray(synthetic_face(1, i)).save(tmp_path / name / f"{i}.pgm")
     (tmp_path / "s1" / "notes.txt").write_text("not an image")
-    dataset = scan_dataset(tmp_path)
+    dataset = scan_dataset(tmp_path, IMAGE_SUFFIXES)
     assert dataset.names == ["s1", "s2", "s10"]
     assert [f.name for f in dataset.identities[0].files] == ["1.pgm", "2.pgm", "10.pgm"]
     assert dataset.n_samples == 9
@@ -36,17 +36,17 @@ def test_scan_rejects_missing_empty_and_non_folders(tmp_path: Path, setup, messa
     root = tmp_path / "data"
     setup(root)
     with pytest.raises(SiamcliError, match=message):
-        scan_dataset(root)
+        scan_dataset(root, IMAGE_SUFFIXES)
 
 
 def test_single_identity_and_single_sample_are_explained(tmp_path: Path) -> None:
     write_face_dataset(tmp_path / "one", identities=1, samples=3)
     with pytest.raises(SiamcliError, match="at least 2 are needed"):
-        require_pairs_possible(scan_dataset(tmp_path / "one"))
+        require_pairs_possible(scan_dataset(tmp_path / "one", IMAGE_SUFFIXES))
     write_face_dataset(tmp_path / "lonely", identities=3, samples=2)
     (tmp_path / "lonely" / "p2" / "2.pgm").unlink()
     with pytest.raises(SiamcliError, match="'p2' has a single sample.*no genuine pair"):
-        require_pairs_possible(scan_dataset(tmp_path / "lonely"))
+        require_pairs_possible(scan_dataset(tmp_path / "lonely", IMAGE_SUFFIXES))
 
 
 def test_split_is_by_identity_seeded_and_disjoint() -> None:
@@ -60,7 +60,7 @@ def test_split_is_by_identity_seeded_and_disjoint() -> None:
 
 
 def test_pairs_are_balanced_distinct_and_deterministic(face_dataset: Path) -> None:
-    dataset = scan_dataset(face_dataset)
+    dataset = scan_dataset(face_dataset, IMAGE_SUFFIXES)
     pairs = make_pairs(dataset, seed=1)
     counts = Counter(p.same for p in pairs)
     assert counts[True] == counts[False] == 8 * 10  # 8 identities x C(5, 2)
@@ -74,7 +74,7 @@ def test_pairs_are_balanced_distinct_and_deterministic(face_dataset: Path) -> No
 
 
 def test_pair_counts_are_configurable_and_bounded(face_dataset: Path) -> None:
-    dataset = scan_dataset(face_dataset)
+    dataset = scan_dataset(face_dataset, IMAGE_SUFFIXES)
     assert count_pairs(dataset) == (80, 40 * 39 // 2 - 80)
     pairs = make_pairs(dataset, n_genuine=5, n_impostor=700, seed=0)
     assert Counter(p.same for p in pairs) == {True: 5, False: 700}
@@ -83,7 +83,7 @@ def test_pair_counts_are_configurable_and_bounded(face_dataset: Path) -> None:
 
 
 def test_pairs_round_trip_through_csv(face_dataset: Path, tmp_path: Path) -> None:
-    pairs = make_pairs(scan_dataset(face_dataset), n_genuine=10, n_impostor=10)
+    pairs = make_pairs(scan_dataset(face_dataset, IMAGE_SUFFIXES), n_genuine=10, n_impostor=10)
     csv_path = tmp_path / "pairs.csv"
     with csv_path.open("w") as out:
         write_pairs(pairs, out)

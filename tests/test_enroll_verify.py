@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sqlite3
@@ -13,13 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
-from siamcli.core.encoders import build_encoder
-from siamcli.modelfile import write_model
 from tests.conftest import write_face_dataset
-from tests.test_cli import siamcli
-from tests.test_model import META
+from tests.helpers import json_lines, siamcli, tiny_model
 
 
 @pytest.fixture
@@ -29,10 +24,6 @@ def faces(tmp_path: Path) -> Path:
 
 def run(gallery: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     return siamcli(*args, "--gallery", str(gallery), stdin=stdin)
-
-
-def json_lines(result: subprocess.CompletedProcess) -> list[dict]:
-    return [json.loads(line) for line in result.stdout.splitlines()]
 
 
 def test_enroll_then_verify_with_the_shipped_model(tmp_path: Path, faces: Path) -> None:
@@ -145,12 +136,6 @@ def test_bad_input_is_one_line_exit_2_and_the_gallery_unchanged(tmp_path: Path, 
     result = run(not_a_gallery, "enroll", "p1", probe)
     assert result.returncode == 2 and "not a siamcli gallery" in result.stderr
     assert not_a_gallery.read_text() == "shopping list\n" * 100
-
-
-def tiny_model(path: Path, seed: int) -> Path:
-    torch.manual_seed(seed)
-    write_model(path, build_encoder("face-cnn", META["encoder"]["params"]), META)
-    return path
 
 
 def test_a_collection_stays_bound_to_its_model(tmp_path: Path, faces: Path) -> None:

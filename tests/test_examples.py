@@ -3,29 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import SHARED_DATA, write_face_dataset
-
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-
-
-def run_example(name: str, *args: Path) -> list[str]:
-    # The scripts call `siamcli`: the one installed beside this Python comes first on PATH.
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    result = subprocess.run(
-        ["bash", str(EXAMPLES / name), *map(str, args)], capture_output=True, text=True, timeout=600, env=env
-    )
-    assert result.returncode == 0, result.stderr
-    assert "Traceback" not in result.stderr
-    return result.stdout.splitlines()
+from tests.helpers import run_example
 
 
 @pytest.fixture

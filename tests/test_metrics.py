@@ -8,11 +8,13 @@ import pytest
 
 from siamcli.core.metrics import bootstrap_interval, min_dcf, one_shot_episodes, tar_at_far
 from siamcli.core.thresholds import equal_error_rate, roc
+from siamcli.core.trials import Trials
 
 GENUINE = [0.1, 0.2, 0.3, 0.6]
 IMPOSTOR = [0.4, 0.5, 0.7, 0.8, 0.9]
 DISTANCES = np.array(GENUINE + IMPOSTOR)
 SAME = np.array([True] * 4 + [False] * 5)
+TRIALS = Trials.of(DISTANCES, SAME)
 
 
 def brute_force_min_dcf(p_target: float) -> float:
@@ -28,14 +30,14 @@ def brute_force_min_dcf(p_target: float) -> float:
 def test_min_dcf_on_a_hand_made_set(p_target: float, expected: float, threshold: float) -> None:
     # p 0.5: cost = FRR + FAR after normalising; best at 0.3 (FRR 1/4, FAR 0).
     # p 0.9: cost = 9 FRR + FAR; best at 0.6 (FRR 0, FAR 2/5).
-    value, at = min_dcf(DISTANCES, SAME, p_target)
+    value, at = min_dcf(TRIALS, p_target)
     assert value == pytest.approx(expected) == pytest.approx(brute_force_min_dcf(p_target))
     assert at == pytest.approx(threshold)
 
 
 def test_min_dcf_is_one_for_a_useless_system() -> None:
     same = np.array([True, False] * 50)
-    assert min_dcf(np.full(100, 0.5), same, 0.01)[0] == pytest.approx(1.0)
+    assert min_dcf(Trials.of(np.full(100, 0.5), same), 0.01)[0] == pytest.approx(1.0)
 
 
 def test_tar_at_far_on_a_hand_made_set() -> None:
@@ -44,21 +46,22 @@ def test_tar_at_far_on_a_hand_made_set() -> None:
     impostors = [0.4] + [1.0 + i / 100 for i in range(19)]
     distances = np.array(GENUINE + impostors)
     same = np.array([True] * 4 + [False] * 20)
-    assert tar_at_far(distances, same, 0.05) == pytest.approx(1.0)
+    assert tar_at_far(Trials.of(distances, same), 0.05) == pytest.approx(1.0)
     # A genuine pair beyond the threshold (1.5) is rejected: 3 of 4.
-    assert tar_at_far(np.array([*GENUINE[:3], 1.5, *impostors]), same, 0.05) == pytest.approx(0.75)
-    assert tar_at_far(distances, same, 0.01) is None  # 20 impostors cannot measure 1%
+    assert tar_at_far(Trials.of([*GENUINE[:3], 1.5, *impostors], same), 0.05) == pytest.approx(0.75)
+    assert tar_at_far(Trials.of(distances, same), 0.01) is None  # 20 impostors cannot measure 1%
 
 
 def test_weights_count_pairs_as_if_repeated() -> None:
     weights = np.array([1, 2, 1, 3, 1, 1, 2, 1, 1], dtype=float)
     repeated = np.repeat(np.arange(DISTANCES.size), weights.astype(int))
-    weighted, plain = roc(DISTANCES, SAME, weights), roc(DISTANCES[repeated], SAME[repeated])
+    # Trials sort their distances: the weights follow the same order.
+    sorted_weights = weights[np.argsort(DISTANCES, kind="stable")]
+    repeated_trials = Trials.of(DISTANCES[repeated], SAME[repeated])
+    weighted, plain = roc(TRIALS, sorted_weights), roc(repeated_trials)
     assert np.allclose(weighted.far, plain.far) and np.allclose(weighted.frr, plain.frr)
-    assert equal_error_rate(DISTANCES, SAME, weights) == pytest.approx(
-        equal_error_rate(DISTANCES[repeated], SAME[repeated])
-    )
-    assert min_dcf(DISTANCES, SAME, 0.3, weights) == pytest.approx(min_dcf(DISTANCES[repeated], SAME[repeated], 0.3))
+    assert equal_error_rate(TRIALS, sorted_weights) == pytest.approx(equal_error_rate(repeated_trials))
+    assert min_dcf(TRIALS, 0.3, sorted_weights) == pytest.approx(min_dcf(repeated_trials, 0.3))
 
 
 def test_one_shot_episodes_perfect_and_with_twins() -> None:

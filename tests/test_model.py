@@ -6,6 +6,7 @@ import json
 import pickle
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,34 +14,29 @@ import pytest
 import torch
 from safetensors.torch import save
 
+import siamcli.modalities.image.encoders  # noqa: F401  (registers the image networks)
 from siamcli.core.encoders import build_encoder
-from siamcli.data.images import load_image, standardize
+from siamcli.core.registry import Spec
+from siamcli.core.settings import to_json
 from siamcli.errors import SiamcliError
+from siamcli.modalities.image.decode import load_image, standardize
 from siamcli.model import load_model
-from siamcli.modelfile import FORMAT, load_torch_encoder, read_meta, write_model
+from siamcli.modelfile import FORMAT, load_torch_encoder, read_card, write_model
 from tests.conftest import write_face_dataset
-
-META = {
-    "modality": "image",
-    "encoder": {"name": "face-cnn", "params": {"embedding_dim": 16, "width": 4, "blocks": 2}},
-    "embedding_dim": 16,
-    "preprocessing": {"size": [32, 28], "colour": "grey", "fit": "centre-crop", "normalise": "per-image"},
-    "distance": "euclidean",
-    "threshold": {"value": 0.8, "operating_point": "eer"},
-}
+from tests.helpers import TINY_CARD, TINY_SPEC, tiny_model
 
 
 @pytest.mark.parametrize("members", [1, 3])
 def test_the_inference_graph_embeds_as_torch_does(tmp_path: Path, members: int) -> None:
     torch.manual_seed(0)
-    spec = META["encoder"]
+    spec = TINY_SPEC
     if members > 1:
-        spec = {"name": "ensemble", "params": {"member": spec, "members": members}}
-    encoder = build_encoder(spec["name"], spec["params"]).eval()
+        spec = Spec("ensemble", {"member": to_json(TINY_SPEC), "members": members})
+    encoder = build_encoder(spec).eval()
     path = tmp_path / "tiny.model"
-    write_model(path, encoder, {**META, "encoder": spec, "embedding_dim": 16 * members})
+    write_model(path, encoder, replace(TINY_CARD, encoder=spec, embedding_dim=16 * members))
     loaded = load_model(path)
-    assert loaded.meta["format"] == FORMAT and loaded.threshold == 0.8
+    assert loaded.card.encoder == spec and loaded.threshold == 0.8
     faces = sorted(write_face_dataset(tmp_path / "faces", 3, 3).rglob("*.pgm"))
     embeddings = loaded.embed(faces)  # onnxruntime, batch of 9: the graph was traced with a batch of 1
     images = np.stack([load_image(face, (32, 28)) for face in faces])
@@ -54,9 +50,7 @@ def test_the_inference_graph_embeds_as_torch_does(tmp_path: Path, members: int) 
 
 
 def test_embedding_does_not_import_torch(tmp_path: Path) -> None:
-    torch.manual_seed(0)
-    path = tmp_path / "tiny.model"
-    write_model(path, build_encoder("face-cnn", META["encoder"]["params"]), META)
+    path = tiny_model(tmp_path / "tiny.model", seed=0)
     face = next(write_face_dataset(tmp_path / "faces", 1, 1).rglob("*.pgm"))
     script = (
         "import sys\nfrom siamcli.model import load_model\n"
@@ -84,7 +78,7 @@ def test_a_pickle_is_refused_without_being_unpickled(tmp_path: Path) -> None:
 
 def write_stray_weights(path: Path, format_version: int) -> Path:
     """A model file whose metadata is valid but whose only tensor matches no encoder."""
-    meta = {**META, "format": FORMAT, "format_version": format_version}
+    meta = {**TINY_CARD.to_json(), "format": FORMAT, "format_version": format_version}
     path.write_bytes(save({"w": torch.zeros(1)}, metadata={"siamcli": json.dumps(meta)}))
     return path
 
@@ -92,7 +86,7 @@ def write_stray_weights(path: Path, format_version: int) -> Path:
 def test_a_newer_format_asks_for_an_upgrade(tmp_path: Path) -> None:
     path = write_stray_weights(tmp_path / "future.model", format_version=99)
     with pytest.raises(SiamcliError, match="newer than this siamcli"):
-        read_meta(path)
+        read_card(path)
 
 
 def test_damaged_weights_are_reported(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import shared_dataset
-from tests.test_examples import run_example
+from tests.helpers import run_example
 
 
 @pytest.fixture(scope="module")

@@ -16,10 +16,7 @@ def embed_command(
     """Print one JSON line per input: {"path": ..., "embedding": [...]}."""
     from siamcli.cli.inputs import expand_paths
     from siamcli.cli.output import print_json
-    from siamcli.verification import choose_model
+    from siamcli.usecases.embed import embed
 
-    paths = expand_paths(files)
-    loaded, _ = choose_model(None, paths, model)
-    for chunk, embeddings in loaded.embed_chunks(paths):
-        for path, embedding in zip(chunk, embeddings):
-            print_json({"path": str(path), "embedding": [float(v) for v in embedding]})
+    for path, embedding in embed(expand_paths(files), model=model):
+        print_json({"path": str(path), "embedding": [float(v) for v in embedding]})

@@ -15,12 +15,12 @@ def enroll_command(
 ) -> None:
     """Embed reference samples of NAME and store them in the gallery (the same file twice is stored once)."""
     from siamcli.cli.inputs import expand_paths
-    from siamcli.cli.options import gallery_path
     from siamcli.cli.output import note
-    from siamcli.verification import enroll_files
+    from siamcli.gallery import default_gallery_path
+    from siamcli.usecases.enroll import enroll
 
-    path = gallery_path(gallery)
-    report = enroll_files(path, model, name, expand_paths(files))
+    path = gallery or default_gallery_path()
+    report = enroll(name, expand_paths(files), model=model, gallery=path)
     already = f" ({report.already} already enrolled)" if report.already else ""
     added = f"{report.added} sample{'s' * (report.added != 1)}"
     note(f"{name}: {added} enrolled{already} in {path} with {report.collection.model}")

@@ -28,36 +28,20 @@ def eval_command(
     """Verification and one-shot identification metrics on the identities given (use people not seen in
     training), with 95% intervals from resampling identities. Several models are compared side by side."""
     from siamcli.cli.output import note, print_json, want_json
-    from siamcli.data.dataset import scan_dataset
-    from siamcli.data.pairs import read_pairs
     from siamcli.errors import SiamcliError
-    from siamcli.evaluation import metrics, scores_on_dataset, scores_on_pairs
-    from siamcli.model import load_model
-    from siamcli.report import Evaluated
+    from siamcli.usecases.evaluate import evaluate
 
     if len(paths) < 2:
         raise SiamcliError("give at least one model file, then the data (a folder or a pairs CSV)")
-    *model_paths, data = paths
-    if not 0 < p_target < 1:
-        raise SiamcliError("--p-target must be between 0 and 1")
-    models = [load_model(path) for path in model_paths]  # every model is checked before any work
-    evaluated = []
-    for path, model in zip(model_paths, models):
-        if data.is_file():
-            scores = scores_on_pairs(model, read_pairs(data))
-        else:
-            scores = scores_on_dataset(model, scan_dataset(data, model.modality.suffixes))
-        evaluated.append(Evaluated(str(path), metrics(model, scores, episodes, seed, p_target), scores))
+    *models, data = paths
+    evaluation = evaluate(models, data, episodes=episodes, seed=seed, p_target=p_target, report=report)
     if want_json(json_output):
-        for item in evaluated:
-            print_json({"model": item.label, "data": str(data), **item.metrics})
+        for item in evaluation.models:
+            print_json({"model": item.label, "data": evaluation.data, **item.metrics})
     else:
-        _print_table(evaluated, str(data))
-    if report is not None:
-        from siamcli.report import write_report
-
-        for written in write_report(report, evaluated, str(data)):
-            note(f"wrote {written}")
+        _print_table(evaluation.models, evaluation.data)
+    for written in evaluation.report_files:
+        note(f"wrote {written}")
 
 
 def _print_table(evaluated: list[Any], data: str) -> None:

@@ -20,10 +20,9 @@ ModelFilter = Annotated[
 
 
 def _open(gallery: GalleryOption) -> Gallery:
-    from siamcli.cli.options import gallery_path
-    from siamcli.gallery import Gallery
+    from siamcli.gallery import open_gallery
 
-    return Gallery.open(gallery_path(gallery))
+    return open_gallery(gallery)
 
 
 def _collection(opened: Gallery, model: str | None) -> Collection | None:

@@ -27,11 +27,3 @@ ModelOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="JSON lines, even on a terminal.")]
-
-
-def gallery_path(option: Path | None) -> Path:
-    if option is not None:
-        return option
-    from platformdirs import user_data_path
-
-    return user_data_path("siamcli", appauthor=False) / "gallery.db"

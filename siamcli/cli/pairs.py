@@ -23,10 +23,9 @@ def pairs_command(
     from siamcli.data.dataset import scan_dataset
     from siamcli.data.pairs import make_pairs, write_pairs
     from siamcli.files import write_atomic
-    from siamcli.modalities import MODALITIES
+    from siamcli.modalities import all_suffixes
 
-    suffixes = frozenset().union(*(m.suffixes for m in MODALITIES.values()))
-    pairs = make_pairs(scan_dataset(data_dir, suffixes), genuine, impostor, seed)
+    pairs = make_pairs(scan_dataset(data_dir, all_suffixes()), genuine, impostor, seed)
     if output is None:
         write_pairs(pairs, sys.stdout)
         return

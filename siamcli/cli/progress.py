@@ -1,4 +1,4 @@
-"""A training progress bar on stderr: epoch, loss, validation EER."""
+"""A training progress bar on stderr: member, epoch, loss, validation EER."""
 
 from __future__ import annotations
 
@@ -11,11 +11,10 @@ from siamcli.cli.output import stderr
 
 
 class EpochProgress:
-    """Starts drawing at the first epoch, so an error while loading data stays a single line."""
+    """Starts drawing at the first epoch's report (which says how many there will be), so an error
+    while loading data stays a single line."""
 
-    def __init__(self, epochs: int, members: int = 1) -> None:
-        self.epochs = epochs
-        self.members = members
+    def __init__(self) -> None:
         self.progress = Progress(
             TextColumn("training"),
             BarColumn(),
@@ -25,7 +24,7 @@ class EpochProgress:
             console=stderr,
             transient=False,
         )
-        self.task = self.progress.add_task("train", total=epochs * members, status="")
+        self.task: Any = None
 
     def __enter__(self) -> EpochProgress:
         return self
@@ -35,9 +34,10 @@ class EpochProgress:
             self.progress.stop()
 
     def update(self, report: Any) -> None:
-        status = f"member {report.member + 1}/{self.members}  loss {report.loss:.4f}"
+        status = f"member {report.member + 1}/{report.members}  loss {report.loss:.4f}"
         if report.val_eer is not None:
             status += f"  val EER {report.val_eer:.2%} (best epoch {report.best_epoch})"
-        if not self.progress.live.is_started:
+        if self.task is None:
+            self.task = self.progress.add_task("train", total=report.epochs * report.members, status="")
             self.progress.start()
-        self.progress.update(self.task, completed=report.member * self.epochs + report.epoch, status=status)
+        self.progress.update(self.task, completed=report.member * report.epochs + report.epoch, status=status)

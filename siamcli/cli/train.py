@@ -1,21 +1,17 @@
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Optional
 
 import typer
 
-from siamcli.trainconfig import DEFAULTS, default_text
+from siamcli.recipes import RECIPES, default_text
 
-
-class Kind(str, Enum):
-    faces = "faces"
-    audio = "audio"
+KINDS = "; ".join(f"{kind}: {recipe.summary}" for kind, recipe in RECIPES.items())
 
 
 def train_command(
-    kind: Annotated[Kind, typer.Argument(help="What the samples are: faces (images) or audio (voices, other sounds).")],
+    kind: Annotated[str, typer.Argument(help=f"What the samples are: {KINDS}.", metavar="|".join(RECIPES))],
     data_dir: Annotated[Path, typer.Argument(help="Folder with one subfolder per identity.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Model file to write (safetensors).")],
     epochs: Annotated[
@@ -52,14 +48,15 @@ def train_command(
         Optional[float], typer.Option(min=0.0, help=f"Contrastive margin \\[default: {default_text('margin')}].")
     ] = None,
     embedding_dim: Annotated[
-        Optional[int], typer.Option(min=2, help="Size of the embedding \\[default: the recipe's].")
+        Optional[int], typer.Option(min=2, help="Size of each member's embedding \\[default: the recipe's].")
     ] = None,
     val_identities: Annotated[
         Optional[int],
         typer.Option(
             min=0,
-            help="Identities held out for early stopping and calibration "
-            "\\[default: faces, a fifth, at least 2; audio, none].",
+            help="Identities held out for early stopping and calibration \\[default: "
+            + ", ".join(f"{k} {'a fifth, at least 2' if r.hold_out_validation else 'none'}" for k, r in RECIPES.items())
+            + "].",
         ),
     ] = None,
     far: Annotated[
@@ -75,31 +72,35 @@ def train_command(
     """
     from siamcli.cli.output import note
     from siamcli.cli.progress import EpochProgress
-    from siamcli.recipes import RECIPES, fit
+    from siamcli.usecases.fit import fit
 
-    given: dict[str, Any] = {
-        "epochs": epochs,
-        "patience": patience,
-        "batch_size": batch_size,
-        "samples_per_identity": samples_per_identity,
-        "lr": lr,
-        "margin": margin,
-        "members": members,
-    }
-    overrides = {name: value for name, value in given.items() if value is not None}
-    overrides.update(seed=seed, target_far=far)
-    recipe = RECIPES[kind.value]
-    settings = {**vars(DEFAULTS), **recipe.train_defaults, **overrides}
-    with EpochProgress(settings["epochs"], settings["members"]) as progress:
-        fitted = fit(recipe, data_dir, output, overrides, val_identities, embedding_dim, progress.update)
-    training, threshold = fitted.meta["training"], fitted.meta["threshold"]
-    epochs = ", ".join(f"{m['best_epoch']}/{m['epochs_run']}" for m in training["members"])
-    val = "" if training["val_eer"] is None else f"validation EER {training['val_eer']:.2%}, "
+    with EpochProgress() as progress:
+        card = fit(
+            kind,
+            data_dir,
+            output,
+            seed=seed,
+            epochs=epochs,
+            patience=patience,
+            batch_size=batch_size,
+            samples_per_identity=samples_per_identity,
+            lr=lr,
+            members=members,
+            margin=margin,
+            embedding_dim=embedding_dim,
+            val_identities=val_identities,
+            far=far,
+            on_epoch=progress.update,
+        )
+    training, threshold = card.training, card.threshold
+    assert training is not None
+    epochs_run = ", ".join(f"{m.best_epoch}/{m.epochs_run}" for m in training.members)
+    val = "" if training.val_eer is None else f"validation EER {training.val_eer:.2%}, "
     note(
-        f"wrote {output}: {len(training['members'])} member(s), best/run epochs {epochs}, {val}"
-        f"threshold {threshold['value']:.4f} at {threshold['operating_point']}, {training['wall_seconds']:.0f} s"
+        f"wrote {output}: {len(training.members)} member(s), best/run epochs {epochs_run}, {val}"
+        f"threshold {threshold.value:.4f} at {threshold.operating_point}, {training.wall_seconds:.0f} s"
     )
-    if not training["val_identities"]:
+    if not training.val_identities:
         note(
             "the threshold was calibrated on the training identities, which the model separates better than "
             f"strangers: calibrate it on people it never saw (siamcli calibrate {output} OTHER_PEOPLE)"

@@ -35,33 +35,31 @@ def verify_command(
     Exit status: 0 every probe accepted or identified, 1 some rejected or unknown, 2 an error.
     """
     from siamcli.cli.inputs import expand_paths
-    from siamcli.cli.options import gallery_path
-    from siamcli.cli.output import print_json, stderr, want_json
-    from siamcli.errors import SiamcliError
-    from siamcli.gallery import Gallery
-    from siamcli.verification import Verifier, choose_model, collection_of, embed_each_chunk
+    from siamcli.cli.output import note, print_json, want_json
+    from siamcli.usecases.verify import Unusable, verify
 
-    if claim is not None and top_k:
-        raise SiamcliError("--top-k lists candidates for identification; drop it, or drop --claim")
-    paths = expand_paths(files)
-    with Gallery.open(gallery_path(gallery)) as opened:
-        loaded, ref = choose_model(opened, paths, model)
-        collection = collection_of(opened, ref)
-        verifier = Verifier.for_collection(opened, loaded, collection, claim, threshold, score=score.value, top_k=top_k)
-
+    results = verify(
+        expand_paths(files),
+        claim=claim,
+        threshold=threshold,
+        top_k=top_k,
+        score=score.value,
+        model=model,
+        gallery=gallery,
+    )
     as_json = want_json(json_output)
     rows: list[dict[str, Any]] = []
     all_matched, any_problem = True, False
-    for chunk, embeddings, problems in embed_each_chunk(loaded, paths):
-        for problem in problems:
-            print(f"siamcli: {problem}", file=stderr.file)
+    for result in results:
+        if isinstance(result, Unusable):
+            note(f"siamcli: {result.problem}")
             any_problem = True
-        for verdict in verifier.verdicts(chunk, embeddings):
-            all_matched &= verdict.match
-            if as_json:
-                print_json(verdict.to_dict())
-            else:
-                rows.append(verdict.to_dict())
+            continue
+        all_matched &= result.match
+        if as_json:
+            print_json(result.to_dict())
+        else:
+            rows.append(result.to_dict())
     if rows:
         _print_table(rows, claim)
     raise typer.Exit(2 if any_problem else 0 if all_matched else 1)

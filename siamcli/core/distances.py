@@ -51,15 +51,6 @@ class Cosine:
         return 1.0 - (a @ b.T) / (norms_a[:, None] * norms_b[None, :])
 
 
-def all_pairs(embeddings: Array, labels: Any, distance: Distance) -> tuple[Any, Any]:
-    """Distances and same-identity flags of every unordered pair of samples (numpy)."""
-    import numpy as np
-
-    distances = distance.pairwise(embeddings, embeddings)
-    upper = np.triu_indices(len(labels), k=1)
-    return distances[upper], (labels[:, None] == labels[None, :])[upper]
-
-
 DISTANCES: dict[str, Distance] = {d.name: d for d in (Euclidean(), Cosine())}
 
 

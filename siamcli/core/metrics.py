@@ -1,4 +1,7 @@
-"""Verification and one-shot identification metrics, on distances (smaller means more alike)."""
+"""Verification and one-shot identification metrics, on distances (smaller means more alike).
+
+Verification metrics read a `Trials` (sorted once); one-shot episodes read the samples' distance matrix.
+"""
 
 from __future__ import annotations
 
@@ -7,63 +10,57 @@ from collections.abc import Callable
 import numpy as np
 
 from siamcli.core.distances import Distance
-from siamcli.core.thresholds import error_rates, roc, split_scores, threshold_at_far
+from siamcli.core.thresholds import error_rates, roc, threshold_at_far
+from siamcli.core.trials import Trials
 
 
-def _average_ranks(values: np.ndarray) -> np.ndarray:
-    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    ends = np.cumsum(counts)
-    return ((ends - counts + 1 + ends) / 2.0)[inverse]
-
-
-def roc_auc(distances: np.ndarray, same: np.ndarray) -> float:
+def roc_auc(trials: Trials) -> float:
     """Probability that a genuine pair is closer than an impostor pair (ties count half)."""
-    genuine, impostor = split_scores(distances, same)
-    ranks = _average_ranks(-np.concatenate([genuine, impostor]))
-    genuine_rank_sum = ranks[: genuine.size].sum()
-    return float((genuine_rank_sum - genuine.size * (genuine.size + 1) / 2) / (genuine.size * impostor.size))
+    genuine, impostor = trials.genuine, trials.impostor
+    below = np.searchsorted(impostor, genuine, side="left")  # impostors strictly closer than each genuine
+    tied = np.searchsorted(impostor, genuine, side="right") - below
+    farther = impostor.size - below - tied
+    return float((farther.sum() + 0.5 * tied.sum()) / (genuine.size * impostor.size))
 
 
-def tar_at_far(distances: np.ndarray, same: np.ndarray, target_far: float) -> float | None:
-    """True-accept rate at the threshold that gives `target_far` on these pairs.
+def tar_at_far(trials: Trials, target_far: float) -> float | None:
+    """True-accept rate at the threshold that gives `target_far` on these trials.
 
-    None when there are too few impostor pairs for the rate to mean anything (fewer than 1/FAR).
+    None when there are too few impostor trials for the rate to mean anything (fewer than 1/FAR).
     """
-    genuine, impostor = split_scores(distances, same)
-    if impostor.size * target_far < 1:
+    if trials.impostor.size * target_far < 1:
         return None
-    threshold = threshold_at_far(distances, same, target_far)
-    _, frr = error_rates(genuine, impostor, np.array([threshold]))
+    _, frr = error_rates(trials, np.array([threshold_at_far(trials, target_far)]))
     return float(1 - frr[0])
 
 
-def rates_at(distances: np.ndarray, same: np.ndarray, threshold: float) -> dict[str, float]:
-    """Accuracy, FAR, FRR and balanced accuracy of accept-if-distance<=threshold."""
-    genuine, impostor = split_scores(distances, same)
-    far, frr = (float(r[0]) for r in error_rates(genuine, impostor, np.array([threshold])))
-    correct = (1 - frr) * genuine.size + (1 - far) * impostor.size
+def rates_at(trials: Trials, threshold: float) -> dict[str, float]:
+    """Accuracy, FAR, FRR and balanced accuracy of the accept rule at `threshold`."""
+    n_genuine, n_impostor = trials.genuine.size, trials.impostor.size
+    far, frr = (float(r[0]) for r in error_rates(trials, np.array([threshold])))
+    correct = (1 - frr) * n_genuine + (1 - far) * n_impostor
     return {
-        "accuracy": correct / (genuine.size + impostor.size),
+        "accuracy": correct / (n_genuine + n_impostor),
         "balanced_accuracy": 1 - (far + frr) / 2,
         "far": far,
         "frr": frr,
     }
 
 
-def min_dcf(
-    distances: np.ndarray,
-    same: np.ndarray,
-    p_target: float = 0.01,
-    weights: np.ndarray | None = None,
-) -> tuple[float, float]:
+def check_p_target(p_target: float) -> float:
+    if not 0 < p_target < 1:
+        raise ValueError("P_target must be between 0 and 1")
+    return p_target
+
+
+def min_dcf(trials: Trials, p_target: float = 0.01, weights: np.ndarray | None = None) -> tuple[float, float]:
     """(minimum normalised detection cost, its threshold), the NIST speaker-recognition measure.
 
     Cost = P_target * FRR + (1 - P_target) * FAR at the best threshold, divided by the cost of the
     better trivial system (accept all or reject all), so 1.0 means no better than not trying.
     """
-    if not 0 < p_target < 1:
-        raise ValueError("P_target must be between 0 and 1")
-    curve = roc(distances, same, weights)
+    check_p_target(p_target)
+    curve = roc(trials, weights)
     cost = p_target * curve.frr + (1 - p_target) * curve.far
     best = int(np.argmin(cost))
     return float(cost[best] / min(p_target, 1 - p_target)), float(curve.thresholds[best])

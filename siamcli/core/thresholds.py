@@ -1,13 +1,21 @@
-"""Thresholds on distances: find the operating point on calibration pairs, then decide.
+"""Thresholds on distances: find the operating point on calibration trials, then decide.
 
-A pair is accepted (same identity) when its distance is at most the threshold.
+The accept rule is written once, here: a pair is accepted (same identity) when its distance is at
+most the threshold. Verify, eval and calibrate all use `accepts` or `error_rates`, which counts it.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
+
+from siamcli.core.trials import Trials
+
+
+def accepts(distances: np.ndarray | float, threshold: float) -> np.ndarray:
+    """True where a pair is accepted as the same identity."""
+    return np.asarray(distances) <= threshold
 
 
 @dataclass(frozen=True)
@@ -23,56 +31,43 @@ class Roc:
 class Threshold:
     value: float
     operating_point: str  # "eer" or "far=<target>"
-    far: float  # achieved on the calibration pairs
+    far: float  # achieved on the calibration trials
     frr: float
     n_genuine: int
     n_impostor: int
 
-    def to_dict(self) -> dict:
-        return asdict(self)
 
-
-def split_scores(distances: np.ndarray, same: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    distances = np.asarray(distances, dtype=np.float64)
-    same = np.asarray(same, dtype=bool)
-    genuine, impostor = np.sort(distances[same]), np.sort(distances[~same])
-    if genuine.size == 0 or impostor.size == 0:
-        raise ValueError("calibration needs at least one genuine and one impostor pair")
-    return genuine, impostor
-
-
-def error_rates(genuine: np.ndarray, impostor: np.ndarray, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """FAR and FRR at each threshold; `genuine` and `impostor` must be sorted."""
-    far = np.searchsorted(impostor, thresholds, side="right") / impostor.size
-    frr = 1.0 - np.searchsorted(genuine, thresholds, side="right") / genuine.size
+def error_rates(trials: Trials, thresholds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """FAR and FRR at each threshold: the share of impostor and genuine trials that `accepts`
+    would accept, counted on the sorted distances (side="right": a distance equal to the threshold
+    is accepted)."""
+    far = np.searchsorted(trials.impostor, thresholds, side="right") / trials.impostor.size
+    frr = 1.0 - np.searchsorted(trials.genuine, thresholds, side="right") / trials.genuine.size
     return far, frr
 
 
-def roc(distances: np.ndarray, same: np.ndarray, weights: np.ndarray | None = None) -> Roc:
-    """FAR and FRR at every distinct distance. `weights` count each pair that many times (a bootstrap
+def roc(trials: Trials, weights: np.ndarray | None = None) -> Roc:
+    """FAR and FRR at every distinct distance. `weights` count each trial that many times (a bootstrap
     replicate draws identities with replacement, so a pair of identities drawn twice counts twice)."""
-    split_scores(distances, same)  # both kinds present
-    distances = np.asarray(distances, dtype=np.float64)
-    same = np.asarray(same, dtype=bool)
-    weights = np.ones(distances.size) if weights is None else np.asarray(weights, dtype=np.float64)
-    order = np.argsort(distances, kind="stable")
-    values, first = np.unique(distances[order], return_index=True)
-    last = np.append(first[1:], distances.size) - 1  # each threshold accepts every pair up to its last tie
-    genuine_accepted = np.cumsum(np.where(same[order], weights[order], 0.0))[last]
-    impostor_accepted = np.cumsum(np.where(same[order], 0.0, weights[order]))[last]
+    if weights is None:
+        weights = np.ones(len(trials))
+    ends = trials.tie_ends
+    genuine_accepted = np.cumsum(np.where(trials.same, weights, 0.0))[ends]
+    impostor_accepted = np.cumsum(np.where(trials.same, 0.0, weights))[ends]
     genuine_total, impostor_total = genuine_accepted[-1], impostor_accepted[-1]
     if genuine_total <= 0 or impostor_total <= 0:
         raise ValueError("the weights leave no genuine or no impostor pair")
-    # Start below every score (reject all: FAR 0, FRR 1) so the curve spans both ends.
+    values = trials.distances[ends]
+    # Start below every distance (reject all: FAR 0, FRR 1) so the curve spans both ends.
     thresholds = np.concatenate([[np.nextafter(values[0], -np.inf)], values])
     far = np.concatenate([[0.0], impostor_accepted / impostor_total])
     frr = np.concatenate([[1.0], 1.0 - genuine_accepted / genuine_total])
     return Roc(thresholds, far, frr)
 
 
-def equal_error_rate(distances: np.ndarray, same: np.ndarray, weights: np.ndarray | None = None) -> tuple[float, float]:
+def equal_error_rate(trials: Trials, weights: np.ndarray | None = None) -> tuple[float, float]:
     """(EER, threshold) where FAR and FRR cross, interpolated linearly between neighbouring thresholds."""
-    curve = roc(distances, same, weights)
+    curve = roc(trials, weights)
     gap = curve.far - curve.frr  # rises from -1 to +1
     i = int(np.argmax(gap >= 0))
     if i == 0 or gap[i] == 0:
@@ -84,36 +79,35 @@ def equal_error_rate(distances: np.ndarray, same: np.ndarray, weights: np.ndarra
     return float((eer + eer_other) / 2), float(threshold)
 
 
-def threshold_at_far(distances: np.ndarray, same: np.ndarray, target_far: float) -> float:
-    """The largest threshold whose FAR on these pairs is at most `target_far`.
-
-    It is placed halfway to the next impostor distance, not on a sample, so that a tiny shift of
-    unseen scores does not flip the first rejected impostor into an accept.
-    """
+def check_far(target_far: float) -> float:
+    """A target false-accept rate must leave something to accept and something to reject."""
     if not 0 <= target_far < 1:
         raise ValueError("the target false-accept rate must be in [0, 1)")
-    _, impostor = split_scores(distances, same)
-    allowed = int(np.floor(target_far * impostor.size + 1e-9))
+    return target_far
+
+
+def threshold_at_far(trials: Trials, target_far: float) -> float:
+    """The largest threshold whose FAR on these trials is at most `target_far`.
+
+    It is placed halfway to the next impostor distance, not on a sample, so that a tiny shift of
+    unseen distances does not flip the first rejected impostor into an accept.
+    """
+    impostor = trials.impostor
+    allowed = int(np.floor(check_far(target_far) * impostor.size + 1e-9))
     first_rejected = impostor[allowed]
-    below = impostor[impostor < first_rejected]
-    if below.size == 0:
+    below = np.searchsorted(impostor, first_rejected, side="left")
+    if below == 0:
         return float(np.nextafter(first_rejected, -np.inf))
-    return float((below[-1] + first_rejected) / 2)
+    return float((impostor[below - 1] + first_rejected) / 2)
 
 
-def calibrate(distances: np.ndarray, same: np.ndarray, target_far: float | None = None) -> Threshold:
+def calibrate(trials: Trials, target_far: float | None = None) -> Threshold:
     """The threshold at the equal-error point, or at a target false-accept rate."""
     if target_far is None:
-        _, value = equal_error_rate(distances, same)
+        _, value = equal_error_rate(trials)
         operating_point = "eer"
     else:
-        value = threshold_at_far(distances, same, target_far)
+        value = threshold_at_far(trials, target_far)
         operating_point = f"far={target_far:g}"
-    genuine, impostor = split_scores(distances, same)
-    far, frr = error_rates(genuine, impostor, np.array([value]))
-    return Threshold(value, operating_point, float(far[0]), float(frr[0]), int(genuine.size), int(impostor.size))
-
-
-def decide(distances: np.ndarray, threshold: float) -> np.ndarray:
-    """True where a pair is accepted as the same identity."""
-    return np.asarray(distances) <= threshold
+    far, frr = error_rates(trials, np.array([value]))
+    return Threshold(value, operating_point, float(far[0]), float(frr[0]), trials.genuine.size, trials.impostor.size)

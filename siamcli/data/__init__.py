@@ -1,1 +1,1 @@
-"""Datasets on disk: folders of identities, sample loading, and verification pairs."""
+"""Datasets on disk, whatever the modality: folders of identities, splits, and verification pairs files."""

@@ -9,8 +9,6 @@ from pathlib import Path
 
 from siamcli.errors import SiamcliError
 
-IMAGE_SUFFIXES = frozenset({".pgm", ".ppm", ".pnm", ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff"})
-
 
 @dataclass(frozen=True)
 class Identity:
@@ -62,8 +60,8 @@ def _natural_key(path: Path) -> tuple:
     return tuple(parts)
 
 
-def scan_dataset(root: Path, suffixes: frozenset[str] = IMAGE_SUFFIXES) -> Dataset:
-    """Read the folder layout; no sample is opened here."""
+def scan_dataset(root: Path, suffixes: frozenset[str]) -> Dataset:
+    """Read the folder layout, keeping files with these suffixes; no sample is opened here."""
     root = Path(root)
     if not root.exists():
         raise SiamcliError(f"{root}: no such folder")

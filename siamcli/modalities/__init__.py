@@ -1,18 +1,22 @@
-"""Modalities: how each kind of sample is loaded, prepared for the encoder and augmented in training.
+"""Modalities: one package per kind of input file (image/, audio/), each holding its decoding or
+features, augmentation, encoders and its torch-free modality object.
 
 A model file names its modality and preprocessing; everything else follows from this registry.
 """
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 from siamcli.errors import SiamcliError
 from siamcli.modalities.audio import AUDIO
-from siamcli.modalities.base import Modality
+from siamcli.modalities.base import Decoded, Modality
 from siamcli.modalities.image import IMAGE
 
 MODALITIES: dict[str, Modality] = {IMAGE.name: IMAGE, AUDIO.name: AUDIO}
+
+__all__ = ["MODALITIES", "Decoded", "Modality", "all_suffixes", "get_modality", "import_encoders", "modality_of"]
 
 
 def modality_of(path: Path) -> Modality:
@@ -30,3 +34,13 @@ def get_modality(name: str) -> Modality:
         return MODALITIES[name]
     except KeyError:
         raise SiamcliError(f"unknown modality '{name}' (known: {', '.join(MODALITIES)})") from None
+
+
+def all_suffixes() -> frozenset[str]:
+    return frozenset().union(*(m.suffixes for m in MODALITIES.values()))
+
+
+def import_encoders() -> None:
+    """Register every modality's networks (this imports torch: for training and the torch weights only)."""
+    for modality in MODALITIES.values():
+        importlib.import_module(modality.encoders_module)

@@ -1,4 +1,4 @@
-"""The models shipped inside the package, one per modality, used when no --model is given.
+"""The models shipped inside the package, one per modality, used when no model is given.
 
 How each was made is in the README ("The shipped models"), so anyone can rebuild it.
 """
@@ -8,22 +8,23 @@ from __future__ import annotations
 from pathlib import Path
 
 from siamcli.errors import SiamcliError
+from siamcli.modalities import get_modality
 
-SHIPPED = {"image": "faces.model", "audio": "voices.model"}
 REF_PREFIX = "default:"  # how a gallery's collection names a shipped model: default:<modality>
 
 
 def shipped_model(modality: str) -> Path:
-    if modality not in SHIPPED:
+    name = get_modality(modality).shipped_model
+    if name is None:
         raise SiamcliError(f"no shipped model for {modality} yet: train one and pass it with --model")
-    path = Path(__file__).with_name(SHIPPED[modality])
+    path = Path(__file__).with_name(name)
     if not path.is_file():
         raise SiamcliError(f"{path}: the shipped {modality} model is missing from this installation; reinstall siamcli")
     return path
 
 
 def model_location(ref: str) -> Path:
-    """Where a collection's model is: the shipped one, or the path it was enrolled with."""
+    """Where a model is: a shipped one (default:<modality>), or a path."""
     if ref.startswith(REF_PREFIX):
         return shipped_model(ref[len(REF_PREFIX) :])
     return Path(ref)

@@ -1,4 +1,4 @@
-"""Image loading: any common format, grey or colour, any size, brought to the model's input."""
+"""Image decoding: any common format, grey or colour, any size, brought to the encoder's input (numpy)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from siamcli.errors import SiamcliError
+
+IMAGE_SUFFIXES = frozenset({".pgm", ".ppm", ".pnm", ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff"})
 
 
 def _to_grey(image: Image.Image) -> Image.Image:

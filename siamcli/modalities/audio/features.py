@@ -1,4 +1,4 @@
-"""Audio loading and features, in numpy: any common format and sample rate, brought to mono at the
+"""Audio decoding and features, in numpy: any common format and sample rate, brought to mono at the
 model's rate, silence trimmed, as a log-mel spectrogram.
 
 Training and inference run this same code. It never imports librosa (whose import alone takes
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from siamcli.errors import SiamcliError
+from siamcli.modalities.audio.settings import AudioPreprocessing
 
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".oga", ".mp3"})
 SILENT_PEAK = 1e-4  # below -80 dBFS at its loudest: nothing was recorded
@@ -96,30 +96,30 @@ def mel_filterbank(rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float)
     return (weights * (2.0 / (edges[2:] - edges[:-2]))[:, None]).astype(np.float32)
 
 
-def log_mel(signal: np.ndarray, preprocessing: dict[str, Any]) -> np.ndarray:
+def log_mel(signal: np.ndarray, preprocessing: AudioPreprocessing) -> np.ndarray:
     """(n_mels, frames) log power mel spectrogram: librosa.feature.melspectrogram's framing (centred,
     zero-padded, periodic Hann window), then the natural log."""
-    rate = int(preprocessing["sample_rate"])
-    n_fft, win, hop = (int(preprocessing[k]) for k in ("n_fft", "win_length", "hop_length"))
+    rate, n_fft = preprocessing.sample_rate, preprocessing.n_fft
+    win, hop = preprocessing.win_length, preprocessing.hop_length
     padded = np.pad(signal.astype(np.float32), n_fft // 2)
     window = np.zeros(n_fft, dtype=np.float32)
     offset = (n_fft - win) // 2
     window[offset : offset + win] = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(win) / win)
     power = np.abs(np.fft.rfft(_frames(padded, n_fft, hop) * window, axis=1)) ** 2
-    basis = mel_filterbank(rate, n_fft, int(preprocessing["n_mels"]), preprocessing["fmin"], preprocessing["fmax"])
+    basis = mel_filterbank(rate, n_fft, preprocessing.n_mels, preprocessing.fmin, preprocessing.fmax)
     return np.log(basis @ power.T.astype(np.float32) + LOG_FLOOR).astype(np.float32)
 
 
-def load_clip(path: Path, preprocessing: dict[str, Any]) -> np.ndarray:
+def load_clip(path: Path, preprocessing: AudioPreprocessing) -> np.ndarray:
     """A file as the model hears it: mono, at its rate, silence trimmed, checked to hold enough sound."""
     signal, rate = read_audio(path)
     if signal.size == 0:
         raise SiamcliError(f"{path}: empty audio file (no samples)")
     if np.max(np.abs(signal)) < SILENT_PEAK:
         raise SiamcliError(f"{path}: silent (nothing louder than -80 dBFS)")
-    target = int(preprocessing["sample_rate"])
-    sound = trim_silence(resample(signal, rate, target), target, float(preprocessing["trim_db"]))
-    seconds, minimum = sound.size / target, float(preprocessing["min_seconds"])
+    target = preprocessing.sample_rate
+    sound = trim_silence(resample(signal, rate, target), target, preprocessing.trim_db)
+    seconds, minimum = sound.size / target, preprocessing.min_seconds
     if seconds < minimum:
         raise SiamcliError(
             f"{path}: too short ({seconds:.2f} s of sound after trimming silence; at least {minimum:g} s)"
@@ -127,5 +127,5 @@ def load_clip(path: Path, preprocessing: dict[str, Any]) -> np.ndarray:
     return sound
 
 
-def load_features(path: Path, preprocessing: dict[str, Any]) -> np.ndarray:
+def load_features(path: Path, preprocessing: AudioPreprocessing) -> np.ndarray:
     return log_mel(load_clip(path, preprocessing), preprocessing)

@@ -1,0 +1,148 @@
+"""The model card: everything a model file says about its encoder, typed, in one place.
+
+Every reader of a model's metadata goes through `ModelCard.from_json`, which checks each field;
+every writer goes through `to_json`. The threshold record has one shape, shared with the threshold
+a gallery's collection keeps. Files written by siamcli 0.1.0 (a string or a bare dict for
+`calibrated_on`, `face-cnn` and `audio-cnn` encoders) read into the same card.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from typing import Any
+
+from siamcli.core.distances import get_distance
+from siamcli.core.registry import Spec
+from siamcli.core.settings import from_json, require, to_json
+from siamcli.core.thresholds import Threshold
+from siamcli.modalities import get_modality
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class CalibratedOn:
+    """Where a threshold's trials came from."""
+
+    source: str  # "validation identities", "training identities (none held out)", "calibration data"
+    data: str | None = None  # the folder, resolved
+    identities: int | None = None
+    samples: int | None = None
+    calibrated: str | None = None  # when, ISO 8601
+
+
+@dataclass(frozen=True)
+class ThresholdRecord:
+    """A calibrated decision threshold: accept at this distance or less."""
+
+    value: float
+    operating_point: str  # "eer" or "far=<target>"
+    far: float | None = None  # achieved on the calibration trials
+    frr: float | None = None
+    n_genuine: int | None = None
+    n_impostor: int | None = None
+    calibrated_on: CalibratedOn = field(default_factory=lambda: CalibratedOn("unknown"))
+
+    def __post_init__(self) -> None:
+        require(self.value >= 0, f"threshold {self.value} is negative")
+
+    @classmethod
+    def of(cls, threshold: Threshold, calibrated_on: CalibratedOn) -> ThresholdRecord:
+        return cls(
+            threshold.value,
+            threshold.operating_point,
+            threshold.far,
+            threshold.frr,
+            threshold.n_genuine,
+            threshold.n_impostor,
+            calibrated_on,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return to_json(self)
+
+    @classmethod
+    def from_json(cls, data: Any, where: str = "threshold") -> ThresholdRecord:
+        return from_json(cls, upgrade_threshold(data), where)
+
+
+def upgrade_threshold(data: Any) -> Any:
+    """A threshold as siamcli 0.1.0 wrote it, in today's shape: its train wrote `calibrated_on` as a
+    string, its calibrate as the data's description with the time beside it."""
+    if not isinstance(data, dict) or "calibrated_on" not in data:
+        return data
+    origin = data["calibrated_on"]
+    if isinstance(origin, str):
+        return {**data, "calibrated_on": {"source": origin}}
+    if isinstance(origin, dict) and "source" not in origin:
+        rest = {key: value for key, value in data.items() if key != "calibrated"}
+        return {**rest, "calibrated_on": {"source": "calibration data", **origin, "calibrated": data.get("calibrated")}}
+    return data
+
+
+@dataclass(frozen=True)
+class MemberRecord:
+    """One ensemble member's run."""
+
+    best_epoch: int
+    epochs_run: int
+    val_eer: float | None
+    loss_per_epoch: list[float]
+    val_eer_per_epoch: list[float | None]
+
+
+@dataclass(frozen=True)
+class TrainingRecord:
+    """What the model was trained on, and how."""
+
+    data: str  # the folder, resolved
+    identities: int
+    samples: int
+    train_identities: list[str]
+    val_identities: list[str]
+    config: dict[str, Any]  # the scalar settings (epochs, lr, seed, ...)
+    val_eer: float | None
+    seconds: float
+    members: list[MemberRecord]
+    wall_seconds: float
+    loss: Spec | None = None  # None in 0.1.0's files: the contrastive loss over hard impostors
+    miner: Spec | None = None
+    augmentation: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    modality: str
+    encoder: Spec  # the whole network (an ensemble names its member inside)
+    embedding_dim: int
+    preprocessing: Any  # the modality's preprocessing dataclass
+    distance: str
+    threshold: ThresholdRecord
+    kind: str | None = None  # the recipe, for a trained model
+    training: TrainingRecord | None = None
+    created: str | None = None
+    siamcli_version: str | None = None
+
+    def with_threshold(self, threshold: ThresholdRecord) -> ModelCard:
+        return replace(self, threshold=threshold)
+
+    def to_json(self) -> dict[str, Any]:
+        return to_json(self)
+
+    @classmethod
+    def from_json(cls, meta: dict[str, Any]) -> ModelCard:
+        """The card of a model file's metadata; ValueError naming the first field that is wrong."""
+        if not isinstance(meta, dict):
+            raise ValueError("metadata: expected an object")
+        modality_name = meta.get("modality")
+        if not isinstance(modality_name, str):
+            raise ValueError("metadata: missing field 'modality'")
+        modality = get_modality(modality_name)
+        card = from_json(cls, {**meta, "threshold": upgrade_threshold(meta.get("threshold"))}, "metadata")
+        get_distance(card.distance)
+        require(card.embedding_dim >= 1, f"embedding_dim {card.embedding_dim} must be positive")
+        preprocessing = from_json(modality.preprocessing_type, card.preprocessing, "preprocessing")
+        return replace(card, preprocessing=preprocessing)

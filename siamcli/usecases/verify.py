@@ -1,0 +1,178 @@
+"""Verify probes against a claimed identity (1:1) or identify them among everyone enrolled (1:N):
+`siamcli verify FILE... [--claim NAME]`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from siamcli.core.search import SCORES, Enrolled, identity_distances, ranked
+from siamcli.core.thresholds import accepts
+from siamcli.errors import SiamcliError
+from siamcli.gallery import Collection, Gallery, ModelRef, default_gallery_path
+from siamcli.model import EMBED_CHUNK, Model, choose_model
+
+
+@dataclass
+class Verdict:
+    path: str
+    identity: str  # the claimed identity, or the nearest one
+    distance: float
+    threshold: float
+    threshold_source: str  # option | gallery | model
+    decision: str  # accept | reject (1:1), identified | unknown (1:N)
+    candidates: list[tuple[str, float]] = field(default_factory=list)
+
+    @property
+    def match(self) -> bool:
+        return self.decision in ("accept", "identified")
+
+    def to_dict(self) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "path": self.path,
+            "identity": self.identity if self.decision != "unknown" else "unknown",
+            "nearest": self.identity,
+            "distance": self.distance,
+            "threshold": self.threshold,
+            "threshold_source": self.threshold_source,
+            "decision": self.decision,
+            "match": self.match,
+        }
+        if self.candidates:
+            result["candidates"] = [{"identity": name, "distance": d} for name, d in self.candidates]
+        return result
+
+
+@dataclass
+class Unusable:
+    """A probe that could not be verified: the others still are (grep's convention)."""
+
+    path: str
+    problem: str  # one line naming the file and the problem
+
+
+def verify(
+    files: Sequence[Path],
+    *,
+    claim: str | None = None,
+    threshold: float | None = None,
+    top_k: int = 0,
+    score: str = "nearest",
+    model: Path | str | None = None,
+    gallery: Path | None = None,
+) -> Iterator[Verdict | Unusable]:
+    """A verdict for each probe, in order, streamed a chunk of files at a time.
+
+    The gallery is opened and the model chosen before the first result: an error there raises
+    SiamcliError. `threshold` overrides the collection's calibrated threshold, else the model's;
+    `score` is "nearest" (the closest enrolled sample) or "centroid" (each identity's mean)."""
+    if claim is not None and top_k:
+        raise SiamcliError("--top-k lists candidates for identification; drop it, or drop --claim")
+    if score not in SCORES:
+        raise SiamcliError(f"unknown score '{score}' (known: {', '.join(SCORES)})")
+    if threshold is not None and not threshold >= 0:
+        raise SiamcliError(f"--threshold {threshold}: must be a distance, 0 or more")
+    paths = [Path(f) for f in files]
+    with Gallery.open(Path(gallery) if gallery is not None else default_gallery_path()) as opened:
+        loaded, ref = choose_model(opened, paths, model)
+        verifier = Verifier.for_collection(opened, loaded, ref, claim, threshold, score, top_k)
+    return verifier.verdicts(paths)
+
+
+def collection_of(gallery: Gallery, ref: ModelRef) -> Collection:
+    collection = gallery.collection(ref.fingerprint)
+    if collection is None or not gallery.identities(collection):
+        known = ", ".join(c.model for c in gallery.collections()) or "none"
+        raise SiamcliError(f"{gallery.path}: nobody is enrolled with model {ref.model} (collections: {known})")
+    return collection
+
+
+@dataclass
+class Verifier:
+    """Scores probes against one collection: 1:1 against `claim`, else 1:N against everyone."""
+
+    model: Model
+    enrolled: Enrolled
+    threshold: float
+    threshold_source: str
+    claim: str | None
+    score: str = "nearest"
+    top_k: int = 0
+
+    @classmethod
+    def for_collection(
+        cls,
+        gallery: Gallery,
+        model: Model,
+        ref: ModelRef,
+        claim: str | None,
+        threshold: float | None,
+        score: str = "nearest",
+        top_k: int = 0,
+    ) -> Verifier:
+        collection = collection_of(gallery, ref)
+        enrolled = gallery.enrolled(collection, claim)
+        if claim is not None and not len(enrolled):
+            names = sorted({name for _, name, _ in gallery.identities(collection)})
+            shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+            raise SiamcliError(f"{gallery.path}: nobody named '{claim}' is enrolled (enrolled: {shown})")
+        if threshold is not None:
+            value, source = threshold, "option"
+        elif collection.threshold is not None:
+            value, source = collection.threshold.value, "gallery"
+        else:
+            value, source = model.threshold, "model"
+        return cls(model, enrolled, value, source, claim, score, top_k)
+
+    def verdicts(self, paths: Sequence[Path]) -> Iterator[Verdict | Unusable]:
+        for chunk, embeddings, unusable in embed_each_chunk(self.model, paths):
+            yield from unusable
+            yield from self.decide(chunk, embeddings)
+
+    def decide(self, paths: Sequence[Path], embeddings: np.ndarray) -> Iterator[Verdict]:
+        distances = identity_distances(embeddings, self.enrolled, self.model.distance, self.score)
+        for path, row in zip(paths, distances):
+            order = ranked(row, max(1, self.top_k))
+            best = int(order[0])
+            accepted = bool(accepts(row[best], self.threshold))
+            if self.claim is not None:
+                decision = "accept" if accepted else "reject"
+            else:
+                decision = "identified" if accepted else "unknown"
+            candidates = [(self.enrolled.names[i], float(row[i])) for i in order] if self.top_k else []
+            yield Verdict(
+                str(path),
+                self.enrolled.names[best],
+                float(row[best]),
+                self.threshold,
+                self.threshold_source,
+                decision,
+                candidates,
+            )
+
+
+def embed_each_chunk(model: Model, paths: Sequence[Path]) -> Iterator[tuple[list[Path], np.ndarray, list[Unusable]]]:
+    """Embeddings a chunk at a time, with the files that could not be used.
+
+    A bad file does not stop the others: the chunk is retried file by file to find it, which costs
+    nothing when every file is fine."""
+    for start in range(0, len(paths), EMBED_CHUNK):
+        chunk = list(paths[start : start + EMBED_CHUNK])
+        try:
+            yield chunk, model.embed_decoded(model.decode(chunk)), []
+            continue
+        except SiamcliError:
+            pass
+        good, rows, unusable = [], [], []
+        for path in chunk:  # each file decoded once: the good ones are embedded as they come
+            try:
+                rows.append(model.embed_decoded(model.decode([path])))
+            except SiamcliError as error:
+                unusable.append(Unusable(str(path), str(error)))
+                continue
+            good.append(path)
+        yield good, model.stack(rows), unusable
