@@ -3,8 +3,8 @@ clips, training time, feature extraction speed and a cold `siamcli verify` of a 
 
     python benchmarks/audio.py [--data ../shared/data] [--seed 0]
 
-Speakers: `siamcli train audio` (default flags) on fsdd_speakers plus the first five of
-librispeech_10spk's speakers in name order, `siamcli eval` on the other five. Beside it, a baseline
+Speakers: the audio recipe (default settings, through the Python API) on fsdd_speakers plus the first
+five of librispeech_10spk's speakers in name order, evaluated on the other five. Beside it, a baseline
 with nothing learned: the log standard deviation of each MFCC over the clip, compared by cosine.
 Cats and dogs: examples/cats_and_dogs.sh's split (every third clip held out), pair ROC AUC.
 """
@@ -23,17 +23,19 @@ from pathlib import Path
 
 import numpy as np
 
-from siamcli.core.distances import all_pairs, get_distance
+import siamcli
+from siamcli.core.distances import get_distance
 from siamcli.core.thresholds import equal_error_rate
-from siamcli.data.audio import load_clip, log_mel
+from siamcli.core.trials import Trials
 from siamcli.data.dataset import scan_dataset
-from siamcli.modalities.audio import AUDIO
+from siamcli.modalities.audio import AUDIO, AudioPreprocessing
+from siamcli.modalities.audio.features import load_clip, log_mel
 
 DEFAULT_DATA = Path(os.environ.get("SIAMCLI_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "cats_and_dogs.sh"
 
 
-def siamcli(*args: str) -> str:
+def run(*args: str) -> str:
     result = subprocess.run([sys.executable, "-m", "siamcli", *args], capture_output=True, text=True)
     if result.returncode not in (0, 1):
         sys.exit(f"siamcli {' '.join(args)} failed: {result.stderr.strip()}")
@@ -49,14 +51,13 @@ def link_all(target: Path, folders: list[Path]) -> Path:
 
 def mfcc_log_std_eer(root: Path) -> float:
     """EER of the baseline that learns nothing: log std over time of MFCCs 1-29, cosine distance."""
-    preprocessing = AUDIO.default_preprocessing()
     paths, labels = scan_dataset(root, AUDIO.suffixes).samples()
-    features = AUDIO.load(paths, labels, preprocessing).features
+    features = AUDIO.decode(paths, labels, AudioPreprocessing()).features
     n = features[0].shape[0]
     k = np.arange(1, 30)[:, None]
     dct = np.cos(np.pi * k * (2 * np.arange(n)[None, :] + 1) / (2 * n))
     stats = np.stack([np.log((dct @ (f - f.mean(1, keepdims=True))).std(1)) for f in features])
-    return equal_error_rate(*all_pairs(stats, np.asarray(labels), get_distance("cosine")))[0]
+    return equal_error_rate(Trials.all_pairs(stats, np.asarray(labels), get_distance("cosine")))[0]
 
 
 def main() -> None:
@@ -75,9 +76,9 @@ def main() -> None:
         test = link_all(work / "test", readers[5:])
         model = work / "speakers.model"
         started = time.perf_counter()
-        siamcli("train", "audio", str(train), "-o", str(model), "--seed", str(args.seed))
+        siamcli.train("audio", train, model, seed=args.seed)
         seconds = time.perf_counter() - started
-        report = json.loads(siamcli("eval", str(model), str(test), "--json"))
+        report = siamcli.evaluate([model], test).models[0].metrics
         low, high = report["eer_interval"]
         print(
             f"train audio on fsdd (6 speakers) + librispeech {[p.name for p in readers[:5]]}: {seconds:.0f} s wall "
@@ -102,7 +103,7 @@ def main() -> None:
         )
 
         files = sorted(libri.rglob("*.flac"))
-        preprocessing = AUDIO.default_preprocessing()
+        preprocessing = AudioPreprocessing()
         started = time.perf_counter()
         seconds_of_audio = 0.0
         for path in files:
@@ -118,13 +119,13 @@ def main() -> None:
 
         gallery = work / "gallery.db"
         probe_files = sorted(readers[5].glob("*.flac"))
-        siamcli("enroll", "bob", str(probe_files[0]), "--gallery", str(gallery))
+        siamcli.enroll("bob", [probe_files[0]], gallery=gallery)
         one = ("verify", str(probe_files[1]), "--claim", "bob", "--gallery", str(gallery))
-        siamcli(*one)
+        run(*one)
         times = []
         for _ in range(7):
             started = time.perf_counter()
-            siamcli(*one)
+            run(*one)
             times.append(time.perf_counter() - started)
         print(
             f"cold `siamcli verify sample.flac --claim bob` (shipped voice model): median "

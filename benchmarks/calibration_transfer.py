@@ -3,15 +3,15 @@ report take?
 
     python benchmarks/calibration_transfer.py [--data ../shared/data/orl_faces] [--seeds 0 1 2] [--far 0.01]
 
-For each seed: `siamcli train faces` on ORL s1-s20 (default flags), `siamcli calibrate` at the target
-FAR on s21-s30, then `siamcli eval` on s31-s40, and the FAR reached there. Then the time of
-`siamcli eval MODEL DATA --report DIR` on all 400 ORL images. Nothing is tuned on s31-s40.
+For each seed: the faces recipe on ORL s1-s20 (default settings), calibrated at the target FAR on
+s21-s30, then evaluated on s31-s40, and the FAR reached there (through the Python API: siamcli.train,
+siamcli.calibrate, siamcli.evaluate). Then the time of a whole `siamcli eval MODEL DATA --report DIR`
+process on all 400 ORL images. Nothing is tuned on s31-s40.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import subprocess
 import sys
@@ -21,8 +21,10 @@ from pathlib import Path
 
 from orl_faces import DEFAULT_DATA, link_identities  # a sibling script
 
+import siamcli
 
-def siamcli(*args: str) -> str:
+
+def run(*args: str) -> str:
     result = subprocess.run([sys.executable, "-m", "siamcli", *args], capture_output=True, text=True)
     if result.returncode != 0:
         sys.exit(f"siamcli {' '.join(args)} failed: {result.stderr.strip()}")
@@ -47,10 +49,10 @@ def main() -> None:
         gaps = []
         for seed in args.seeds:
             model = work / f"seed{seed}.model"
-            siamcli("train", "faces", str(train), "-o", str(model), "--seed", str(seed))
-            siamcli("calibrate", str(model), str(calibration), "--far", f"{args.far:g}")
-            calibrated = json.loads(siamcli("eval", str(model), str(calibration), "--json"))["at_threshold"]
-            unseen = json.loads(siamcli("eval", str(model), str(test), "--json"))["at_threshold"]
+            siamcli.train("faces", train, model, seed=seed)
+            siamcli.calibrate(model, calibration, far=args.far)
+            calibrated = siamcli.evaluate([model], calibration).models[0].metrics["at_threshold"]
+            unseen = siamcli.evaluate([model], test).models[0].metrics["at_threshold"]
             gaps.append(abs(unseen["far"] - args.far))
             print(
                 f"seed {seed}: target FAR {args.far:.2%}; on s21-s30 (calibration) FAR {calibrated['far']:.2%} "
@@ -62,7 +64,7 @@ def main() -> None:
         report_times = []
         for _ in range(3):
             started = time.perf_counter()
-            siamcli("eval", str(model), str(args.data), "--report", str(work / "report"), "--json")
+            run("eval", str(model), str(args.data), "--report", str(work / "report"), "--json")
             report_times.append(time.perf_counter() - started)
         print(
             f"`siamcli eval MODEL orl_faces --report DIR` (400 images, whole process): median "

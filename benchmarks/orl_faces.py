@@ -1,5 +1,6 @@
-"""ORL faces: train on s1-s30 with `siamcli train faces` (default flags), evaluate with `siamcli eval`
-on s31-s40 (ten people never seen), and print the figures beside two classical baselines.
+"""ORL faces: train on s1-s30 with the faces recipe (default settings), evaluate on s31-s40 (ten people
+never seen), and print the figures beside two classical baselines. Runs in-process through the
+Python API (siamcli.train, siamcli.evaluate), as `siamcli train` and `siamcli eval` would.
 
     python benchmarks/orl_faces.py [--data ../shared/data/orl_faces] [--seed 0]
 
@@ -9,9 +10,7 @@ The data folder defaults to $SIAMCLI_DATA/orl_faces, else ../shared/data/orl_fac
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -19,12 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from siamcli.core.distances import all_pairs, get_distance
+import siamcli
+from siamcli.core.distances import get_distance
 from siamcli.core.metrics import one_shot_accuracy
 from siamcli.core.thresholds import equal_error_rate
+from siamcli.core.trials import Trials
 from siamcli.data.dataset import scan_dataset
-from siamcli.data.images import standardize
-from siamcli.modalities.image import IMAGE
+from siamcli.modalities.image import IMAGE, ImagePreprocessing
+from siamcli.modalities.image.decode import standardize
 
 DEFAULT_DATA = Path(os.environ.get("SIAMCLI_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
 
@@ -38,10 +39,9 @@ def link_identities(source: Path, names: list[str], target: Path) -> Path:
 
 
 def pixels(root: Path, size: tuple[int, int] = (112, 92)) -> tuple[np.ndarray, np.ndarray]:
-    preprocessing = {**IMAGE.default_preprocessing(), "size": list(size)}
-    paths, labels = scan_dataset(root).samples()
-    samples = IMAGE.load(paths, labels, preprocessing)
-    return standardize(samples.images).reshape(len(samples), -1), samples.labels
+    paths, labels = scan_dataset(root, IMAGE.suffixes).samples()
+    decoded = IMAGE.decode(paths, labels, ImagePreprocessing(size=size))
+    return standardize(decoded.images).reshape(len(decoded), -1), decoded.labels
 
 
 def fisherfaces(train_x: np.ndarray, train_y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -63,7 +63,7 @@ def fisherfaces(train_x: np.ndarray, train_y: np.ndarray) -> tuple[np.ndarray, n
 
 
 def baseline(name: str, embeddings: np.ndarray, labels: np.ndarray, metric: str) -> dict:
-    eer, _ = equal_error_rate(*all_pairs(embeddings, labels, get_distance(metric)))
+    eer, _ = equal_error_rate(Trials.all_pairs(embeddings, labels, get_distance(metric)))
     way10 = one_shot_accuracy(embeddings, labels, 10, 2000, 0, get_distance(metric))
     return {"method": name, "eer": round(eer, 4), "10-way": round(way10, 4)}
 
@@ -80,15 +80,10 @@ def main() -> None:
         train = link_identities(args.data, [f"s{i}" for i in range(1, 31)], Path(tmp) / "train")
         test = link_identities(args.data, [f"s{i}" for i in range(31, 41)], Path(tmp) / "test")
         model = Path(tmp) / "faces.model"
-        siamcli = [sys.executable, "-m", "siamcli"]
         started = time.perf_counter()
-        subprocess.run([*siamcli, "train", "faces", str(train), "-o", str(model), "--seed", str(args.seed)], check=True)
+        siamcli.train("faces", train, model, seed=args.seed)
         train_seconds = time.perf_counter() - started
-        report = json.loads(
-            subprocess.run(
-                [*siamcli, "eval", str(model), str(test), "--json"], check=True, capture_output=True, text=True
-            ).stdout
-        )
+        report = siamcli.evaluate([model], test).models[0].metrics
         train_x, train_y = pixels(train)
         test_x, test_y = pixels(test)
         mean, projection = fisherfaces(train_x, train_y)
@@ -97,7 +92,7 @@ def main() -> None:
             baseline("Fisherfaces fitted on s1-s30", (test_x - mean) @ projection, test_y, "cosine"),
         ]
 
-    print(f"siamcli train faces (s1-s30, default flags, seed {args.seed}): {train_seconds:.1f} s wall")
+    print(f"siamcli train faces (s1-s30, default settings, seed {args.seed}): {train_seconds:.1f} s wall")
     low, high = report["eer_interval"]
     print(
         f"siamcli eval on s31-s40 (never seen): EER {report['eer']:.2%} (95% over identities [{low:.1%}, {high:.1%}]), "

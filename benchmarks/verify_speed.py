@@ -22,15 +22,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from siamcli.gallery import Gallery, NewSample
-from siamcli.model import load_model
-from siamcli.models import shipped_model
-from siamcli.verification import Verifier, choose_model, collection_of
+import siamcli
+from siamcli.gallery import NewSample
+from siamcli.model import choose_model
+from siamcli.usecases.verify import Verifier
 
 DEFAULT_DATA = Path(os.environ.get("SIAMCLI_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
 
 
-def siamcli(*args: str, stdin: str | None = None) -> float:
+def run(*args: str, stdin: str | None = None) -> float:
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-m", "siamcli", *args], capture_output=True, text=True, input=stdin)
     elapsed = time.perf_counter() - started
@@ -68,20 +68,22 @@ def import_profile(*args: str) -> list[tuple[int, str]]:
 
 
 def build_large_gallery(path: Path, identities: int, per_identity: int) -> None:
-    model = load_model(shipped_model("image"))
-    _, ref = choose_model(None, [Path("x.png")], None)
+    """Random unit embeddings of the shipped face model's size, 1,000 identities to a transaction."""
+    model, ref = choose_model(None, [Path("x.png")], None)
     rng = np.random.default_rng(0)
-    dim = int(model.meta["embedding_dim"])
-    with Gallery.open(path, create=True) as gallery:
-        gallery._db.execute("PRAGMA synchronous = OFF")  # a benchmark fixture: durability is not measured here
-        for identity in range(identities):
-            vectors = rng.normal(size=(per_identity, dim)).astype(np.float32)
-            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-            samples = [
-                NewSample(f"/synthetic/{identity}/{j}", f"{identity:032d}{j:032d}", vector)
-                for j, vector in enumerate(vectors)
-            ]
-            gallery.enroll(ref, f"person{identity:05d}", samples)
+    dim = model.card.embedding_dim
+    with siamcli.open_gallery(path, create=True) as gallery:
+        for first in range(0, identities, 1000):
+            batch = []
+            for identity in range(first, min(first + 1000, identities)):
+                vectors = rng.normal(size=(per_identity, dim)).astype(np.float32)
+                vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+                samples = [
+                    NewSample(f"/synthetic/{identity}/{j}", f"{identity:032d}{j:032d}", vector)
+                    for j, vector in enumerate(vectors)
+                ]
+                batch.append((f"person{identity:05d}", samples))
+            gallery.enroll_many(ref, batch)
 
 
 def main() -> None:
@@ -96,11 +98,11 @@ def main() -> None:
         work = Path(tmp)
         gallery = work / "gallery.db"
         probes = probe_files(args.data, work / "probes", 1000)
-        siamcli("enroll", "alice", str(probes[0]), "--gallery", str(gallery))
+        siamcli.enroll("alice", [probes[0]], gallery=gallery)
         one = ("verify", str(probes[1]), "--claim", "alice", "--gallery", str(gallery))
 
-        siamcli(*one)  # warm the disk cache: "cold" here means a new process, not a cold disk
-        cold = [siamcli(*one) for _ in range(args.runs)]
+        run(*one)  # warm the disk cache: "cold" here means a new process, not a cold disk
+        cold = [run(*one) for _ in range(args.runs)]
         print(
             f"cold `siamcli verify probe --claim alice`: median {statistics.median(cold):.3f} s "
             f"over {args.runs} runs (min {min(cold):.3f}, max {max(cold):.3f}); target <= 1.5 s"
@@ -109,10 +111,10 @@ def main() -> None:
 
         listing = "\n".join(map(str, probes)) + "\n"
         batch = statistics.median(
-            siamcli("verify", "-", "--claim", "alice", "--gallery", str(gallery), stdin=listing) for _ in range(3)
+            run("verify", "-", "--claim", "alice", "--gallery", str(gallery), stdin=listing) for _ in range(3)
         )
         separate = [
-            siamcli("verify", str(p), "--claim", "alice", "--gallery", str(gallery)) for p in probes[: args.separate]
+            run("verify", str(p), "--claim", "alice", "--gallery", str(gallery)) for p in probes[: args.separate]
         ]
         per_call = statistics.median(separate)
         print(
@@ -135,19 +137,19 @@ def main() -> None:
         embeddings = model.embed(probes[:50])
         for _ in range(3):
             started = time.perf_counter()
-            with Gallery.open(large) as opened:
-                verifier = Verifier.for_collection(opened, model, collection_of(opened, ref), None, None)
+            with siamcli.open_gallery(large) as opened:
+                verifier = Verifier.for_collection(opened, model, ref, None, None)
             opens.append(time.perf_counter() - started)
         for i in range(len(embeddings)):
             started = time.perf_counter()
-            list(verifier.verdicts([probes[i]], embeddings[i : i + 1]))
+            list(verifier.decide([probes[i]], embeddings[i : i + 1]))
             searches.append(time.perf_counter() - started)
         print(f"open the 100k gallery and load its embeddings: median {statistics.median(opens):.3f} s; target < 1 s")
         print(
             f"1:N search per probe, beyond embedding it: median {statistics.median(searches) * 1000:.1f} ms "
             f"over {len(searches)} probes; target <= 100 ms"
         )
-        whole = statistics.median(siamcli("verify", str(probes[1]), "--gallery", str(large)) for _ in range(3))
+        whole = statistics.median(run("verify", str(probes[1]), "--gallery", str(large)) for _ in range(3))
         print(f"whole `siamcli verify probe` (1:N) against it, cold process: median {whole:.2f} s")
 
 

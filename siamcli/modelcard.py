@@ -110,7 +110,7 @@ class TrainingRecord:
     wall_seconds: float
     loss: Spec | None = None  # None in 0.1.0's files: the contrastive loss over hard impostors
     miner: Spec | None = None
-    augmentation: dict[str, Any] | None = None
+    augmentation: Any = None  # the modality's augmentation dataclass; None in 0.1.0's files
 
 
 @dataclass(frozen=True)
@@ -145,4 +145,8 @@ class ModelCard:
         get_distance(card.distance)
         require(card.embedding_dim >= 1, f"embedding_dim {card.embedding_dim} must be positive")
         preprocessing = from_json(modality.preprocessing_type, card.preprocessing, "preprocessing")
-        return replace(card, preprocessing=preprocessing)
+        training = card.training
+        if training is not None and training.augmentation is not None:
+            augmentation = from_json(modality.augmentation_type, training.augmentation, "training.augmentation")
+            training = replace(training, augmentation=augmentation)
+        return replace(card, preprocessing=preprocessing, training=training)

@@ -29,7 +29,3 @@ class TrainConfig:
         """The scalar settings, as the model file's training record keeps them."""
         skip = ("encoder", "augmentation", "loss", "miner")
         return {name: value for name, value in vars(self).items() if name not in skip}
-
-
-# The settings a user may change from the command line (besides --seed and --far).
-TUNABLE = ("epochs", "patience", "batch_size", "samples_per_identity", "lr", "members")

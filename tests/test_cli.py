@@ -49,7 +49,7 @@ def test_train_writes_a_model_with_complete_metadata(trained: tuple[Path, Path, 
     assert len(training.val_identities) == 2 and not set(training.val_identities) & set(training.train_identities)
     assert training.config["seed"] == 1 and all(m.epochs_run <= 6 for m in training.members)
     assert training.loss.name == "contrastive" and training.miner.name == "hard-impostors"
-    assert training.augmentation["mirror"] is True
+    assert training.augmentation.mirror is True
     assert card.siamcli_version
 
 

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from siamcli.core.settings import to_json
 from siamcli.data.dataset import Dataset, require_pairs_possible, scan_dataset, split_identities
 from siamcli.errors import SiamcliError
 from siamcli.modalities import Decoded, get_modality
@@ -89,7 +88,7 @@ def fit(
             config=config.settings(),
             loss=config.loss,
             miner=config.miner,
-            augmentation=to_json(config.augmentation),
+            augmentation=config.augmentation,
             val_eer=result.val_eer,
             seconds=round(result.seconds, 1),
             members=result.member_records(),
