@@ -36,17 +36,17 @@ class Recipe:
         seed: int = 0,
         margin: float | None = None,
         embedding_dim: int | None = None,
-        target_far: float | None = None,
+        far: float | None = None,
         **settings: Any,
     ) -> TrainConfig:
-        """This recipe's training settings, with the given ones changed (None: the recipe's)."""
+        """This recipe's training settings, with the given ones (TrainSettings) changed; None: the recipe's."""
         encoder, loss, miner = self.encoder, self.loss, self.miner
         if embedding_dim is not None:
             encoder = encoder.with_params(embedding_dim=embedding_dim)
         if margin is not None:  # one margin for the loss and for the miner that feeds it
             loss = loss.with_params(margin=margin) if "margin" in loss.params else loss
             miner = miner.with_params(margin=margin) if "margin" in miner.params else miner
-        base = TrainConfig(encoder, self.augmentation, loss, miner, self.distance, seed=seed, target_far=target_far)
+        base = TrainConfig(encoder, self.augmentation, loss, miner, self.distance, seed=seed, target_far=far)
         given = {name: value for name, value in settings.items() if value is not None}
         return replace(base, **{**self.training, **given})
 

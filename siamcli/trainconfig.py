@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from siamcli.core.registry import Spec
 
@@ -25,7 +25,32 @@ class TrainConfig:
     members: int = 8  # independently trained encoders, ensembled
     target_far: float | None = None  # None: calibrate at the equal-error point
 
+    def __post_init__(self) -> None:
+        for name, low in (("epochs", 1), ("patience", 1), ("batch_size", 4), ("samples_per_identity", 2)):
+            if getattr(self, name) < low:
+                raise ValueError(f"{name.replace('_', '-')} must be at least {low}")
+        if self.members < 1 or not self.lr > 0 or self.weight_decay < 0:
+            raise ValueError("members must be at least 1, lr positive and weight decay not negative")
+        if self.target_far is not None and not 0 <= self.target_far < 1:
+            raise ValueError("the target false-accept rate must be in [0, 1)")
+
     def settings(self) -> dict[str, Any]:
         """The scalar settings, as the model file's training record keeps them."""
         skip = ("encoder", "augmentation", "loss", "miner")
         return {name: value for name, value in vars(self).items() if name not in skip}
+
+
+class TrainSettings(TypedDict, total=False):
+    """What a user may change of a recipe's training (`siamcli train` options); absent or None: the
+    recipe's default."""
+
+    seed: int
+    epochs: int | None
+    patience: int | None
+    batch_size: int | None
+    samples_per_identity: int | None
+    lr: float | None
+    members: int | None
+    margin: float | None  # of the loss, and of the miner that feeds it
+    embedding_dim: int | None  # of each member
+    far: float | None  # calibrate the threshold at this false-accept rate (None: the equal-error point)

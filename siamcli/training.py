@@ -80,6 +80,12 @@ def all_trials(encoder: torch.nn.Module, decoded: Decoded, distance: str) -> Tri
     return Trials.all_pairs(embed_decoded(encoder, decoded), decoded.labels, get_distance(distance))
 
 
+def loss_and_miner(config: TrainConfig) -> tuple[Any, Any]:
+    """The configured loss and miner; ValueError when their parameters are out of range."""
+    distance = get_distance(config.distance)
+    return LOSSES.build(config.loss, distance=distance), MINERS.build(config.miner, distance=distance)
+
+
 def train_member(
     config: TrainConfig,
     member: int,
@@ -94,9 +100,7 @@ def train_member(
     generator = torch.Generator().manual_seed(seed)
 
     encoder = build_encoder(config.encoder)
-    distance = get_distance(config.distance)
-    miner = MINERS.build(config.miner, distance=distance)
-    loss_fn = LOSSES.build(config.loss, distance=distance)
+    loss_fn, miner = loss_and_miner(config)
     optimizer = torch.optim.AdamW(encoder.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=config.lr, total_steps=config.epochs, pct_start=0.1

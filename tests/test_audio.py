@@ -10,6 +10,7 @@ import pytest
 import soundfile
 import torch
 
+import siamcli as siamcli_api
 from siamcli.core.encoders import build_encoder
 from siamcli.core.registry import Spec
 from siamcli.errors import SiamcliError
@@ -144,8 +145,7 @@ def voice_model(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     for i in range(1, 13):
         (root / "all" / f"v{i}").rename((train if i <= 8 else unseen) / f"v{i}")
     model = root / "voices.model"
-    result = siamcli("train", "audio", str(train), "-o", str(model), "--epochs", "4", "--members", "1")
-    assert result.returncode == 0, result.stderr
+    siamcli_api.train("audio", train, model, epochs=4, members=1)
     return model, unseen
 
 
@@ -154,7 +154,7 @@ def test_audio_end_to_end_through_the_same_commands(voice_model: tuple[Path, Pat
     model, unseen = voice_model
     card = load_model(model).card
     assert card.modality == "audio" and card.preprocessing.sample_rate == 8000 and card.kind == "audio"
-    (report,) = json_lines(siamcli("eval", str(model), str(unseen), "--json", "--episodes", "100"))
+    report = siamcli_api.evaluate([model], unseen, episodes=100).models[0].metrics
     assert report["identities"] == 4 and report["genuine_pairs"] == 40 and 0 <= report["eer"] <= 1
 
     gallery = str(tmp_path / "g.db")
@@ -186,9 +186,8 @@ def test_speakers_never_heard_in_training(tmp_path: Path) -> None:
         for member in members:
             (folder / member.name).symlink_to(member.resolve(), target_is_directory=True)
     model = tmp_path / "speakers.model"
-    trained = siamcli("train", "audio", str(train), "-o", str(model))
-    assert trained.returncode == 0, trained.stderr
-    (report,) = json_lines(siamcli("eval", str(model), str(test), "--json"))
+    siamcli_api.train("audio", train, model)
+    report = siamcli_api.evaluate([model], test).models[0].metrics
     # Measured 2026-11-28: EER 28.4%, ROC AUC 0.786 (benchmarks/audio.py). The target (EER 10%)
     # is not met; these bounds guard what is reached, with room for numeric noise.
     assert report["identities"] == 5 and report["samples"] == 50

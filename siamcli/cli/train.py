@@ -72,26 +72,23 @@ def train_command(
     """
     from siamcli.cli.output import note
     from siamcli.cli.progress import EpochProgress
+    from siamcli.trainconfig import TrainSettings
     from siamcli.usecases.fit import fit
 
+    settings = TrainSettings(
+        seed=seed,
+        epochs=epochs,
+        patience=patience,
+        batch_size=batch_size,
+        samples_per_identity=samples_per_identity,
+        lr=lr,
+        members=members,
+        margin=margin,
+        embedding_dim=embedding_dim,
+        far=far,
+    )
     with EpochProgress() as progress:
-        card = fit(
-            kind,
-            data_dir,
-            output,
-            seed=seed,
-            epochs=epochs,
-            patience=patience,
-            batch_size=batch_size,
-            samples_per_identity=samples_per_identity,
-            lr=lr,
-            members=members,
-            margin=margin,
-            embedding_dim=embedding_dim,
-            val_identities=val_identities,
-            far=far,
-            on_epoch=progress.update,
-        )
+        card = fit(kind, data_dir, output, val_identities=val_identities, on_epoch=progress.update, **settings)
     training, threshold = card.training, card.threshold
     assert training is not None
     epochs_run = ", ".join(f"{m.best_epoch}/{m.epochs_run}" for m in training.members)

@@ -5,43 +5,47 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from siamcli.data.dataset import Dataset, require_pairs_possible, scan_dataset, split_identities
 from siamcli.errors import SiamcliError
 from siamcli.modalities import Decoded, get_modality
 from siamcli.modelcard import CalibratedOn, ModelCard, ThresholdRecord, TrainingRecord, now
 from siamcli.recipes import Recipe, default_val_identities, recipe_for
+from siamcli.trainconfig import TrainSettings
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from siamcli.training import EpochReport
 
 
 def fit(
     kind: str,
-    data_dir: Path,
-    output: Path,
+    data_dir: Path | str,
+    output: Path | str,
     *,
-    seed: int = 0,
-    epochs: int | None = None,
-    patience: int | None = None,
-    batch_size: int | None = None,
-    samples_per_identity: int | None = None,
-    lr: float | None = None,
-    members: int | None = None,
-    margin: float | None = None,
-    embedding_dim: int | None = None,
     val_identities: int | None = None,
-    far: float | None = None,
-    on_epoch: Callable[[Any], None] = lambda report: None,
+    on_epoch: Callable[[EpochReport], None] = lambda report: None,
+    **settings: Unpack[TrainSettings],
 ) -> ModelCard:
     """Train the recipe of `kind` on DATA_DIR's identities and write the model file to `output`.
 
-    None leaves a setting at the recipe's default. Identities are split, never samples: those held
-    out (`val_identities`) pick each member's epoch and calibrate the threshold. Nothing is written
-    if anything fails. `on_epoch` receives a training.EpochReport after each epoch of each member.
+    `settings` (seed, epochs, patience, batch_size, samples_per_identity, lr, members, margin,
+    embedding_dim, far) change the recipe's defaults; None leaves one as it is. Identities are split,
+    never samples: those held out (`val_identities`, default: the recipe's) pick each member's epoch
+    and calibrate the threshold. Nothing is written if anything fails. `on_epoch` receives a
+    training.EpochReport after each epoch of each member.
     """
     from siamcli.modelfile import write_model
-    from siamcli.training import train
+    from siamcli.training import loss_and_miner, train
 
     recipe = recipe_for(kind)
+    try:
+        config = recipe.config(**settings)
+        loss_and_miner(config)
+    except (TypeError, ValueError) as error:  # a setting out of range, or one the recipe does not know
+        raise SiamcliError(f"train {kind}: {error}") from None
     _check_output(Path(output))
     dataset = scan_dataset(Path(data_dir), get_modality(recipe.modality).suffixes)
     require_pairs_possible(dataset)
@@ -51,19 +55,7 @@ def fit(
             f"{data_dir}: {len(dataset.identities)} identities leave fewer than 2 for training "
             f"after holding out {n_val} for validation; lower --val-identities"
         )
-    config = recipe.config(
-        seed=seed,
-        margin=margin,
-        embedding_dim=embedding_dim,
-        target_far=far,
-        epochs=epochs,
-        patience=patience,
-        batch_size=batch_size,
-        samples_per_identity=samples_per_identity,
-        lr=lr,
-        members=members,
-    )
-    train_names, val_names = split_identities(dataset.names, n_val, seed)
+    train_names, val_names = split_identities(dataset.names, n_val, config.seed)
 
     started = time.perf_counter()
     train_set = _decode(recipe, dataset, train_names)
