@@ -21,7 +21,7 @@ LOG_FLOOR = 1e-6
 
 
 def read_audio(path: Path) -> tuple[np.ndarray, int]:
-    """Samples mixed to mono (float32), and the file's sample rate."""
+    """The signal mixed to mono (float32), and the file's sample rate."""
     import soundfile
 
     path = Path(path)
