@@ -1,5 +1,10 @@
 """Evaluation of a model on identities it was not trained on: verification and one-shot identification,
-with intervals from resampling identities. Every metric reads one `Trials`, sorted once."""
+with intervals from resampling identities. Every metric reads one `Trials`, sorted once.
+
+Up to EXACT_PAIRS pairs of samples (about 2,000 samples) every pair is scored. Beyond, every genuine
+pair is, with IMPOSTOR_SAMPLE impostor pairs drawn within each pair of identities in proportion
+(seeded, and said in the output): memory and time then grow with the samples, not with their square.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,16 @@ from typing import Any
 
 import numpy as np
 
+from siamcli.core.distances import Distance
 from siamcli.core.metrics import bootstrap_interval, min_dcf, one_shot_episodes, rates_at, roc_auc, tar_at_far
 from siamcli.core.thresholds import accepts, equal_error_rate
-from siamcli.core.trials import Trials
+from siamcli.core.trials import (
+    Trials,
+    genuine_pairs,
+    impostor_pair_count,
+    paired_distances,
+    stratified_impostor_pairs,
+)
 from siamcli.data.dataset import Dataset, require_pairs_possible
 from siamcli.data.pairs import Pair
 from siamcli.model import Model
@@ -18,26 +30,69 @@ from siamcli.model import Model
 N_WAYS = (5, 10, 20)
 FAR_TARGETS = (1e-2, 1e-3, 1e-4)
 WORST_SHOWN = 10
+EXACT_PAIRS = 2_000_000
+IMPOSTOR_SAMPLE = 1_000_000
 
 
 @dataclass
 class EvaluationSet:
-    """The trials scored, and the samples' own distance matrix (for one-shot identification)."""
+    """The trials scored, and the samples' embeddings (one-shot episodes draw from them)."""
 
     trials: Trials
-    matrix: np.ndarray  # distances between every two samples
+    embeddings: np.ndarray
     labels: np.ndarray  # identity index of each sample
     names: list[str]  # identity names, by index
+    distance: Distance
+    impostors_in_data: int  # impostor pairs the data holds: more than the trials when they were sampled
+    seed: int = 0  # of the impostor draw
+
+    @property
+    def impostor_sampling(self) -> dict[str, Any] | None:
+        scored = int(self.trials.impostor.size)
+        if scored >= self.impostors_in_data:
+            return None
+        return {
+            "scored": scored,
+            "in_data": self.impostors_in_data,
+            "stratified_by": "pair of identities",
+            "seed": self.seed,
+        }
 
 
-def on_dataset(model: Model, dataset: Dataset) -> EvaluationSet:
-    """Every pair of every sample of the dataset."""
+def on_dataset(model: Model, dataset: Dataset, seed: int = 0) -> EvaluationSet:
+    """Every genuine pair of the dataset, and every impostor pair (or, above EXACT_PAIRS pairs, a
+    stratified draw of IMPOSTOR_SAMPLE of them, seeded)."""
     require_pairs_possible(dataset)
     paths, labels = dataset.samples()
     embeddings = model.embed_decoded(model.decode(paths, labels))
-    label_array = np.asarray(labels)
-    matrix = np.asarray(model.distance.pairwise(embeddings, embeddings))
-    return EvaluationSet(Trials.from_matrix(matrix, label_array), matrix, label_array, dataset.names)
+    return score_all_pairs(embeddings, np.asarray(labels), dataset.names, model.distance, seed)
+
+
+def score_all_pairs(
+    embeddings: np.ndarray,
+    labels: np.ndarray,
+    names: list[str],
+    distance: Distance,
+    seed: int = 0,
+    exact_pairs: int = EXACT_PAIRS,
+    impostor_sample: int = IMPOSTOR_SAMPLE,
+) -> EvaluationSet:
+    """Every pair of the samples, or above `exact_pairs` pairs every genuine one and a stratified draw
+    of `impostor_sample` impostor ones."""
+    n = len(labels)
+    impostors = impostor_pair_count(labels)
+    if n * (n - 1) // 2 <= exact_pairs:
+        trials = Trials.all_pairs(embeddings, labels, distance)
+    else:
+        same_first, same_second = genuine_pairs(labels)
+        other_first, other_second = stratified_impostor_pairs(labels, impostor_sample, np.random.default_rng(seed))
+        first, second = np.concatenate([same_first, other_first]), np.concatenate([same_second, other_second])
+        trials = Trials.of(
+            paired_distances(embeddings, first, second, distance),
+            labels[first] == labels[second],
+            np.stack([labels[first], labels[second]], axis=1),
+        )
+    return EvaluationSet(trials, embeddings, labels, names, distance, impostors, seed)
 
 
 def on_pairs(model: Model, pairs: list[Pair]) -> EvaluationSet:
@@ -49,30 +104,36 @@ def on_pairs(model: Model, pairs: list[Pair]) -> EvaluationSet:
     b = np.array([index[pair.path_b] for pair in pairs])
     folders = sorted({path.parent.name for path in files})
     labels = np.array([folders.index(path.parent.name) for path in files])
-    matrix = np.asarray(model.distance.pairwise(embeddings, embeddings))
     same = np.array([pair.same for pair in pairs])
-    trials = Trials.of(matrix[a, b], same, np.stack([labels[a], labels[b]], axis=1))
-    return EvaluationSet(trials, matrix, labels, folders)
+    distances = paired_distances(embeddings, a, b, model.distance)
+    trials = Trials.of(distances, same, np.stack([labels[a], labels[b]], axis=1))
+    return EvaluationSet(trials, embeddings, labels, folders, model.distance, int(np.sum(~same)))
 
 
 def per_identity(evaluated: EvaluationSet, threshold: float) -> list[dict[str, Any]]:
     """Each identity's false-reject rate (its genuine trials) and false-accept rate (impostor trials it
     is in) at the threshold, worst false-reject rate first."""
-    trials = evaluated.trials
+    trials, n = evaluated.trials, len(evaluated.names)
     accepted = accepts(trials.distances, threshold)
-    rows = []
-    for index, name in enumerate(evaluated.names):
-        involved = (trials.identities == index).any(axis=1)
-        genuine, impostor = involved & trials.same, involved & ~trials.same
-        rows.append(
-            {
-                "identity": name,
-                "samples": int(np.sum(evaluated.labels == index)),
-                "genuine_pairs": int(genuine.sum()),
-                "frr": float(np.mean(~accepted[genuine])) if genuine.any() else None,
-                "far": float(np.mean(accepted[impostor])) if impostor.any() else None,
-            }
-        )
+    first, second = trials.identities[:, 0], trials.identities[:, 1]
+
+    def per_side(mask: np.ndarray, both_sides: bool) -> np.ndarray:
+        counts = np.bincount(first[mask], minlength=n)
+        return counts + np.bincount(second[mask], minlength=n) if both_sides else counts
+
+    genuine, impostor = per_side(trials.same, False), per_side(~trials.same, True)
+    rejected, let_in = per_side(trials.same & ~accepted, False), per_side(~trials.same & accepted, True)
+    samples = np.bincount(evaluated.labels, minlength=n)
+    rows = [
+        {
+            "identity": name,
+            "samples": int(samples[i]),
+            "genuine_pairs": int(genuine[i]),
+            "frr": float(rejected[i] / genuine[i]) if genuine[i] else None,
+            "far": float(let_in[i] / impostor[i]) if impostor[i] else None,
+        }
+        for i, name in enumerate(evaluated.names)
+    ]
     return sorted(rows, key=lambda row: (-1 if row["frr"] is None else -row["frr"], row["identity"]))
 
 
@@ -97,7 +158,9 @@ def metrics(
     one_shot_interval: dict[str, tuple[float, float]] = {}
     for n_way in (n for n in N_WAYS if n <= identifiable):
         rng = np.random.default_rng(seed)
-        correct, target = one_shot_episodes(evaluated.matrix, evaluated.labels, n_way, episodes, rng)
+        correct, target = one_shot_episodes(
+            evaluated.embeddings, evaluated.labels, n_way, episodes, rng, evaluated.distance
+        )
         one_shot[f"{n_way}-way"] = float(correct.mean())
 
         def accuracy_of(multiplicity: np.ndarray, correct: np.ndarray = correct, target: np.ndarray = target) -> float:
@@ -114,6 +177,7 @@ def metrics(
         "samples": len(evaluated.labels),
         "genuine_pairs": int(trials.genuine.size),
         "impostor_pairs": int(trials.impostor.size),
+        "impostor_sampling": evaluated.impostor_sampling,  # None: every impostor pair was scored
         "roc_auc": roc_auc(trials),
         "eer": eer,
         "eer_interval": bootstrap_interval(eer_of, n_identities, rounds, seed),

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from siamcli.core.thresholds import roc
+from siamcli.core.thresholds import Roc, roc
 from siamcli.errors import SiamcliError
 from siamcli.evaluation import WORST_SHOWN, EvaluationSet
 from siamcli.files import write_atomic
@@ -59,13 +59,25 @@ def _operating_points(axis: Any, evaluated: Evaluated, colour: str, det: bool) -
     )
 
 
+def drawn_points(curve: Roc, most: int = 4000) -> Roc:
+    """About `most` points of a curve that may hold a million: evenly spaced in log FAR (the low-FAR
+    end keeps its detail) and in FRR, with both ends."""
+    if curve.far.size <= most:
+        return curve
+    lowest = curve.far[curve.far > 0].min()
+    by_far = np.searchsorted(curve.far, np.geomspace(lowest, 1.0, most // 2))
+    by_frr = np.searchsorted(-curve.frr, -np.linspace(1.0, 0.0, most // 2))
+    keep = np.unique(np.concatenate([[0, curve.far.size - 1], by_far, by_frr]).clip(0, curve.far.size - 1))
+    return Roc(curve.thresholds[keep], curve.far[keep], curve.frr[keep])
+
+
 def curves(evaluated: list[Evaluated], det: bool) -> bytes:
     import matplotlib.pyplot as plt
 
     figure, axis = plt.subplots(figsize=(6.4, 5.2))
     for i, item in enumerate(evaluated):
         colour = f"C{i}"
-        curve = roc(item.evaluated.trials)
+        curve = drawn_points(roc(item.evaluated.trials))
         far = _floor(curve.far, item.metrics["impostor_pairs"])
         if det:
             axis.loglog(far, _floor(curve.frr, item.metrics["genuine_pairs"]), color=colour, label=item.label)
@@ -114,6 +126,11 @@ def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2%}"
 
 
+def _drawn(metrics: dict[str, Any]) -> str:
+    sampling = metrics.get("impostor_sampling")
+    return "" if sampling is None else f" (drawn from {sampling['in_data']:,}, seed {sampling['seed']})"
+
+
 def summary_rows(metrics: dict[str, Any]) -> list[tuple[str, str]]:
     """The headline figures of one evaluation, as (label, value) rows: shared by the table and the HTML."""
     low, high = metrics["eer_interval"]
@@ -121,7 +138,7 @@ def summary_rows(metrics: dict[str, Any]) -> list[tuple[str, str]]:
     threshold = metrics["threshold"]
     rows = [
         ("identities / samples", f"{metrics['identities']} / {metrics['samples']}"),
-        ("genuine / impostor pairs", f"{metrics['genuine_pairs']} / {metrics['impostor_pairs']}"),
+        ("genuine / impostor pairs", f"{metrics['genuine_pairs']} / {metrics['impostor_pairs']}{_drawn(metrics)}"),
         ("ROC AUC", f"{metrics['roc_auc']:.4f}"),
         ("EER", f"{metrics['eer']:.2%} [{low:.2%}, {high:.2%}] at distance {metrics['eer_threshold']:.4f}"),
         (f"minDCF (P_target {metrics['min_dcf']['p_target']:g})", f"{metrics['min_dcf']['value']:.4f}"),

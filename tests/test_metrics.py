@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from siamcli.core.distances import Euclidean
 from siamcli.core.metrics import bootstrap_interval, min_dcf, one_shot_episodes, tar_at_far
 from siamcli.core.thresholds import equal_error_rate, roc
 from siamcli.core.trials import Trials
@@ -67,20 +68,19 @@ def test_weights_count_pairs_as_if_repeated() -> None:
 def test_one_shot_episodes_perfect_and_with_twins() -> None:
     labels = np.repeat(np.arange(3), 4)
     points = np.array([[0.0], [10.0], [20.0]])[labels] + np.tile([0.0, 0.1, 0.2, 0.3], 3)[:, None]
-    matrix = np.abs(points - points.T)
-    correct, target = one_shot_episodes(matrix, labels, 2, 1000, np.random.default_rng(0))
+    correct, target = one_shot_episodes(points, labels, 2, 1000, np.random.default_rng(0), Euclidean())
     assert correct.all() and set(target) == {0, 1, 2}
     # Identities 0 and 1 are one point: an episode holding both (1 in 3) is a tie, broken by the order
     # the two were drawn in, so right half the time; every other episode is right: 1/3 * 1/2 + 2/3 = 5/6.
     twins = np.array([[0.0], [0.0], [20.0]])[labels]
-    correct, _ = one_shot_episodes(np.abs(twins - twins.T), labels, 2, 20000, np.random.default_rng(1))
+    correct, _ = one_shot_episodes(twins, labels, 2, 20000, np.random.default_rng(1), Euclidean())
     assert correct.mean() == pytest.approx(5 / 6, abs=0.01)
 
 
 def test_one_shot_needs_enough_identities_with_two_samples() -> None:
     labels = np.array([0, 0, 1, 2])  # identities 1 and 2 have one sample: no query possible
     with pytest.raises(ValueError, match="2-way needs 2 identities"):
-        one_shot_episodes(np.zeros((4, 4)), labels, 2, 10, np.random.default_rng(0))
+        one_shot_episodes(np.zeros((4, 4)), labels, 2, 10, np.random.default_rng(0), Euclidean())
 
 
 def test_bootstrap_interval_over_identities() -> None:

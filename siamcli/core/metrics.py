@@ -71,18 +71,26 @@ def one_shot_accuracy(
 ) -> float:
     """N-way one-shot identification: one reference sample for each of n_way identities, and a query
     (another sample of one of them); correct when the query's nearest reference is its own identity."""
-    matrix = np.asarray(distance.pairwise(embeddings, embeddings))
-    correct, _ = one_shot_episodes(matrix, labels, n_way, episodes, np.random.default_rng(seed))
+    correct, _ = one_shot_episodes(embeddings, labels, n_way, episodes, np.random.default_rng(seed), distance)
     return float(correct.mean())
 
 
-def one_shot_episodes(
-    matrix: np.ndarray, labels: np.ndarray, n_way: int, episodes: int, rng: np.random.Generator
-) -> tuple[np.ndarray, np.ndarray]:
-    """Every episode drawn at once from the samples' distance matrix: (correct, target identity) of each.
+EPISODE_CHUNK = 256  # episodes at a time: (256, 20, dim) differences stay a few MB
 
-    Identities are indices into the sorted distinct labels; those with one sample give no query and
-    are never drawn.
+
+def one_shot_episodes(
+    embeddings: np.ndarray,
+    labels: np.ndarray,
+    n_way: int,
+    episodes: int,
+    rng: np.random.Generator,
+    distance: Distance,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every episode drawn at once: (correct, target identity) of each.
+
+    Only the distances an episode needs (its query to its references) are computed, a chunk of
+    episodes at a time: never the samples' whole distance matrix. Identities are indices into the
+    sorted distinct labels; those with one sample give no query and are never drawn.
     """
     _, inverse = np.unique(np.asarray(labels), return_inverse=True)
     counts = np.bincount(inverse)
@@ -102,7 +110,11 @@ def one_shot_episodes(
     # Any sample of the target identity but its reference.
     step = 1 + (rng.random(episodes) * (counts[identity] - 1)).astype(int)
     query = by_identity[first[identity] + (reference_offset[rows, target] + step) % counts[identity]]
-    nearest = np.argmin(matrix[query[:, None], references], axis=1)
+    nearest = np.empty(episodes, dtype=np.int64)
+    for start in range(0, episodes, EPISODE_CHUNK):
+        part = slice(start, start + EPISODE_CHUNK)
+        to_references = distance.paired(embeddings[query[part], None], embeddings[references[part]])
+        nearest[part] = np.argmin(np.asarray(to_references), axis=1)
     return nearest == target, identity
 
 

@@ -63,3 +63,60 @@ class Trials:
         replicate): m_a for a genuine trial, m_a * m_b for an impostor trial."""
         a, b = multiplicity[self.identities[:, 0]], multiplicity[self.identities[:, 1]]
         return np.where(self.same, a, a * b).astype(np.float64)
+
+
+def genuine_pairs(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair of samples of one identity, as index arrays."""
+    labels = np.asarray(labels)
+    firsts, seconds = [], []
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        i, j = np.triu_indices(members.size, k=1)
+        firsts.append(members[i])
+        seconds.append(members[j])
+    return np.concatenate(firsts), np.concatenate(seconds)
+
+
+def impostor_pair_count(labels: np.ndarray) -> int:
+    sizes = np.bincount(np.unique(np.asarray(labels), return_inverse=True)[1]).astype(np.int64)
+    return int((sizes.sum() ** 2 - (sizes**2).sum()) // 2)
+
+
+def stratified_impostor_pairs(
+    labels: np.ndarray, count: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """About `count` distinct impostor pairs, drawn within each pair of identities in proportion to its
+    pairs (random rounding): every impostor pair is drawn with the same probability, so rates measured
+    on the draw estimate those of all pairs without weights, and no pair of identities is left out by
+    design. Index arrays, never the whole pairs matrix."""
+    _, inverse = np.unique(np.asarray(labels), return_inverse=True)
+    by_identity = np.argsort(inverse, kind="stable")
+    sizes = np.bincount(inverse).astype(np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    a, b = np.triu_indices(sizes.size, k=1)
+    cells = sizes[a] * sizes[b]  # impostor pairs of each pair of identities
+    fraction = min(1.0, count / cells.sum())
+    drawn = np.floor(fraction * cells + rng.random(cells.size)).astype(np.int64)
+    pair_of_draw = np.repeat(np.arange(cells.size), drawn)
+    cell = (rng.random(pair_of_draw.size) * cells[pair_of_draw]).astype(np.int64)
+    while True:  # a pair drawn twice is drawn again: rare, as only a small fraction is drawn
+        key = pair_of_draw * cells.max() + cell
+        order = np.argsort(key, kind="stable")
+        repeated = order[1:][key[order[1:]] == key[order[:-1]]]
+        if repeated.size == 0:
+            break
+        cell[repeated] = (rng.random(repeated.size) * cells[pair_of_draw[repeated]]).astype(np.int64)
+    ia, ib = a[pair_of_draw], b[pair_of_draw]
+    row, column = np.divmod(cell, sizes[ib])
+    return by_identity[starts[ia] + row], by_identity[starts[ib] + column]
+
+
+def paired_distances(
+    embeddings: Any, first: np.ndarray, second: np.ndarray, distance: Any, chunk: int = 1 << 14
+) -> np.ndarray:
+    """Distances of the pairs (first[k], second[k]), a chunk at a time so memory stays flat."""
+    parts = [
+        np.asarray(distance.paired(embeddings[first[s : s + chunk]], embeddings[second[s : s + chunk]]))
+        for s in range(0, first.size, chunk)
+    ]
+    return np.concatenate(parts) if parts else np.zeros(0)

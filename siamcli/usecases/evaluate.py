@@ -50,7 +50,7 @@ def evaluate(
         if pairs is not None:
             evaluated = on_pairs(model, pairs)
         else:
-            evaluated = on_dataset(model, scan_dataset(data, model.modality.suffixes))
+            evaluated = on_dataset(model, scan_dataset(data, model.modality.suffixes), seed)
         label = str(model.path) if isinstance(given, Model) else str(given)
         results.append(Evaluated(label, metrics(model, evaluated, episodes, seed, p_target), evaluated))
     evaluation = Evaluation(str(data), results)
