@@ -64,7 +64,7 @@ def on_dataset(model: Model, dataset: Dataset, seed: int = 0) -> EvaluationSet:
     stratified draw of IMPOSTOR_SAMPLE of them, seeded)."""
     require_pairs_possible(dataset)
     paths, labels = dataset.samples()
-    embeddings = model.embed_decoded(model.decode(paths, labels))
+    embeddings = model.embed_files(paths, labels)
     return score_all_pairs(embeddings, np.asarray(labels), dataset.names, model.distance, seed)
 
 

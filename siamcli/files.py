@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -17,7 +18,10 @@ def _umask() -> int:
 
 
 def write_atomic(path: Path, data: bytes) -> None:
+    """Replace `path` (the file a symbolic link points to, if it is one) with `data`, atomically."""
     path = Path(path)
+    if path.is_symlink():
+        path = path.resolve()
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise SiamcliError(f"{path}: folder {folder} does not exist")
@@ -42,3 +46,41 @@ def sha256_of(path: Path) -> str:
         for block in iter(lambda: file.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def path_text(path: Path | str) -> str:
+    """A path as text that any UTF-8 consumer (JSON, SQLite, a terminal) takes: bytes of a file name
+    that are not UTF-8 become \\xNN instead of breaking the output."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
+def check_regular_file(path: Path, what: str) -> int:
+    """The size of a regular file, or one line saying why `path` cannot be read as `what`: a pipe or a
+    device would hang a reader, a folder is not a file."""
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        raise SiamcliError(f"{path}: no such file") from None
+    except PermissionError:
+        raise SiamcliError(f"{path}: cannot read (permission denied)") from None
+    except OSError as error:
+        raise SiamcliError(f"{path}: cannot read ({error.strerror or error})") from None
+    if stat.S_ISDIR(status.st_mode):
+        raise SiamcliError(f"{path}: is a folder, not {what}")
+    if not stat.S_ISREG(status.st_mode):
+        raise SiamcliError(f"{path}: not a regular file (a pipe or a device), not {what}")
+    return status.st_size
+
+
+def limit(name: str, default: float) -> float:
+    """A resource limit: SIAMCLI_<NAME> from the environment, else `default`."""
+    value = os.environ.get(f"SIAMCLI_{name}")
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except ValueError:
+        raise SiamcliError(f"SIAMCLI_{name}={value!r}: not a number") from None
+    if not number > 0:
+        raise SiamcliError(f"SIAMCLI_{name}={value!r}: must be positive")
+    return number

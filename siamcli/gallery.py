@@ -7,20 +7,26 @@ happens to the process, and concurrent enrolments queue on SQLite's lock instead
 
 from __future__ import annotations
 
+import functools
 import json
+import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+import unicodedata
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from siamcli import __version__
 from siamcli.core.search import Enrolled
-from siamcli.errors import SiamcliError
+from siamcli.errors import SiamcliError, SiamcliWarning, printable
 from siamcli.modelcard import ThresholdRecord, now
+
+T = TypeVar("T")
 
 FORMAT = "siamcli-gallery"
 FORMAT_VERSION = 1
@@ -37,7 +43,8 @@ CREATE TABLE collections (
     embedding_dim INTEGER NOT NULL,
     distance TEXT NOT NULL,
     threshold TEXT,
-    created TEXT NOT NULL
+    created TEXT NOT NULL,
+    model_threshold REAL
 );
 CREATE TABLE samples (
     id INTEGER PRIMARY KEY,
@@ -62,6 +69,7 @@ class ModelRef:
     modality: str
     embedding_dim: int
     distance: str
+    model_threshold: float | None  # the model's own threshold when the collection was made (None: not known)
 
 
 @dataclass(frozen=True)
@@ -102,9 +110,61 @@ def default_gallery_path() -> Path:
     return user_data_path("siamcli", appauthor=False) / "gallery.db"
 
 
-def check_identity_name(identity: str) -> None:
-    if not identity.strip() or len(identity) > 200 or any(ord(ch) < 32 for ch in identity):
-        raise SiamcliError(f"'{identity}': not a usable name (1 to 200 printable characters)")
+RESERVED_NAMES = frozenset({"unknown"})  # what verify answers for nobody
+
+
+def check_identity_name(identity: str) -> str:
+    """The name as it will be stored: trimmed, 1 to 200 characters of printable text. Control, format
+    (bidi overrides, zero-width) and line-separator characters are refused: a name must show as what
+    it is, on one line."""
+    name = identity.strip()
+    hidden = [ch for ch in name if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp")]
+    if not name or len(name) > 200 or hidden:
+        why = f"it holds the character {printable(hidden[0])}" if hidden else "1 to 200 printable characters"
+        raise SiamcliError(f"'{printable(identity)}': not a usable name ({why})")
+    if name.lower() in RESERVED_NAMES:
+        raise SiamcliError(f"'{name}': reserved (verify answers 'unknown' for nobody enrolled); choose another name")
+    return name
+
+
+def _gallery_errors(method: Callable[..., T]) -> Callable[..., T]:
+    """SQLite's errors (read-only, locked, disk full, I/O) as one line naming the gallery."""
+
+    @functools.wraps(method)
+    def named(self: Gallery, *args: Any, **kwargs: Any) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as error:
+            raise SiamcliError(f"{self.path}: cannot use the gallery ({error})") from None
+
+    return named
+
+
+_warned_readable: set[Path] = set()
+
+
+def _create_private(path: Path) -> None:
+    """The gallery's missing folders (0700) and the empty file (0600): biometric templates are for
+    their owner's eyes."""
+    missing = [folder for folder in [path.parent, *path.parent.parents] if not folder.exists()]
+    try:
+        for folder in reversed(missing):
+            folder.mkdir(mode=0o700, exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass  # another enrolment created it first
+    except OSError as error:
+        raise SiamcliError(f"{path}: cannot create the gallery ({error.strerror})") from None
+
+
+def _warn_if_readable_by_others(path: Path) -> None:
+    resolved = path.resolve()
+    if resolved in _warned_readable or not path.stat().st_mode & 0o077:
+        return
+    _warned_readable.add(resolved)
+    warnings.warn(
+        SiamcliWarning(f"{path}: other users of this machine can read this gallery (chmod 600 {path})"), stacklevel=3
+    )
 
 
 class Gallery:
@@ -120,13 +180,12 @@ class Gallery:
         path = Path(path)
         if path.is_dir():
             raise SiamcliError(f"{path}: is a folder, not a gallery file")
+        if path.exists() and not path.is_file():
+            raise SiamcliError(f"{path}: not a regular file (a device or a pipe), not a gallery")
         if not path.exists():
             if not create:
                 raise SiamcliError(f"{path}: no gallery here yet (enroll someone first: siamcli enroll NAME FILE)")
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            except OSError as error:
-                raise SiamcliError(f"{path}: cannot create the gallery's folder ({error.strerror})") from None
+            _create_private(path)
         mode = "rwc" if create else "rw"
         try:
             connection = sqlite3.connect(
@@ -144,6 +203,7 @@ class Gallery:
         except SiamcliError:
             gallery.close()
             raise
+        _warn_if_readable_by_others(path)
         return gallery
 
     def close(self) -> None:
@@ -159,6 +219,8 @@ class Gallery:
         try:
             tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             info = dict(self._db.execute("SELECT key, value FROM info")) if "info" in tables else {}
+        except sqlite3.OperationalError as error:  # locked, unreadable: a gallery perhaps, but not now
+            raise SiamcliError(f"{self.path}: cannot use the gallery ({error})") from None
         except sqlite3.DatabaseError as error:
             raise SiamcliError(f"{self.path}: not a siamcli gallery ({error})") from None
         if not tables:
@@ -187,14 +249,20 @@ class Gallery:
 
     # -- collections -------------------------------------------------------------------------------
 
+    def _has_model_threshold(self) -> bool:
+        return any(row[1] == "model_threshold" for row in self._db.execute("PRAGMA table_info(collections)"))
+
     def _has_tables(self) -> bool:
         return bool(self._db.execute("SELECT count(*) FROM sqlite_master").fetchone()[0])
 
+    @_gallery_errors
     def collections(self, modality: str | None = None) -> list[Collection]:
         if not self._has_tables():
             return []
+        # model_threshold came after the first galleries: theirs read as NULL (not known)
+        known = "model_threshold" if self._has_model_threshold() else "NULL"
         rows = self._db.execute(
-            "SELECT id, fingerprint, model, modality, embedding_dim, distance, threshold, created "
+            f"SELECT id, fingerprint, model, modality, embedding_dim, distance, threshold, created, {known} "
             "FROM collections ORDER BY id"
         )
         found = [
@@ -207,6 +275,7 @@ class Gallery:
                 distance=row[5],
                 threshold=None if row[6] is None else self._threshold(row[6]),
                 created=row[7],
+                model_threshold=row[8],
             )
             for row in rows
         ]
@@ -225,10 +294,12 @@ class Gallery:
         existing = self.collection(ref.fingerprint)
         if existing is not None:
             return existing
+        if not self._has_model_threshold():
+            self._db.execute("ALTER TABLE collections ADD COLUMN model_threshold REAL")
         self._db.execute(
-            "INSERT INTO collections (fingerprint, model, modality, embedding_dim, distance, created) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (ref.fingerprint, ref.model, ref.modality, ref.embedding_dim, ref.distance, now()),
+            "INSERT INTO collections (fingerprint, model, modality, embedding_dim, distance, created, model_threshold) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (ref.fingerprint, ref.model, ref.modality, ref.embedding_dim, ref.distance, now(), ref.model_threshold),
         )
         created = self.collection(ref.fingerprint)
         assert created is not None
@@ -255,6 +326,7 @@ class Gallery:
         skipped; content enrolled for someone else is refused, and then nothing is added."""
         return self.enroll_many(ref, [(identity, samples)])
 
+    @_gallery_errors
     def enroll_many(self, ref: ModelRef, batch: Sequence[tuple[str, Sequence[NewSample]]]) -> EnrolReport:
         """Several identities' samples in one transaction, all or nothing."""
         with self._transaction():
@@ -262,7 +334,7 @@ class Gallery:
             collection = self._collection_for(ref)
             added = already = 0
             for identity, samples in batch:
-                check_identity_name(identity)
+                identity = check_identity_name(identity)
                 for sample in samples:
                     if self._add(collection, ref, identity, sample):
                         added += 1
@@ -289,6 +361,7 @@ class Gallery:
         )
         return True
 
+    @_gallery_errors
     def remove(self, identity: str, collection: Collection | None = None) -> int:
         """Remove an identity's samples (from one collection, or all); returns how many were removed."""
         with self._transaction():
@@ -300,6 +373,7 @@ class Gallery:
                 )
         return cursor.rowcount
 
+    @_gallery_errors
     def set_threshold(self, collection: Collection, threshold: ThresholdRecord) -> None:
         """A threshold calibrated for this collection: verify prefers it to the model's."""
         with self._transaction():
@@ -309,6 +383,7 @@ class Gallery:
 
     # -- reading -----------------------------------------------------------------------------------
 
+    @_gallery_errors
     def identities(self, collection: Collection | None = None) -> list[tuple[Collection, str, int]]:
         """(collection, identity, number of samples), by collection then name."""
         result = []
@@ -320,6 +395,7 @@ class Gallery:
             result.extend((c, name, count) for name, count in rows)
         return result
 
+    @_gallery_errors
     def enrolled(self, collection: Collection, identity: str | None = None) -> Enrolled:
         """The embeddings of a collection (or of one identity in it), ready to search."""
         query = "SELECT identity, embedding FROM samples WHERE collection_id = ?"
@@ -336,6 +412,12 @@ class Gallery:
         return Enrolled.from_grouped_rows([row[0] for row in rows], embeddings.astype(np.float32, copy=False))
 
     def samples(self, identity: str | None = None) -> Iterator[EnrolledSample]:
+        try:
+            yield from self._samples(identity)
+        except sqlite3.Error as error:
+            raise SiamcliError(f"{self.path}: cannot use the gallery ({error})") from None
+
+    def _samples(self, identity: str | None) -> Iterator[EnrolledSample]:
         by_id = {c.id: c for c in self.collections()}
         if not by_id:
             return

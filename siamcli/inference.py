@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -39,14 +40,113 @@ def export_onnx(encoder: Any, example: np.ndarray, dynamic_axes: dict[int, str])
 
 
 class OnnxEncoder:
-    """Embeds numpy batches with onnxruntime."""
+    """Embeds numpy batches with onnxruntime; the graph must have passed `check_graph`."""
 
     def __init__(self, graph: bytes) -> None:
         import onnxruntime
 
+        onnxruntime.disable_telemetry_events()  # it would otherwise write a device id and queue events
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3  # errors only: its warnings would land on our stderr
         self.session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         return self.session.run([OUTPUT], {INPUT: np.ascontiguousarray(batch, dtype=np.float32)})[0]
+
+
+# The operators siamcli's own encoders export (and a few plain neighbours of theirs): standard ONNX,
+# no control flow, no custom domain. A graph with anything else was not made by siamcli.
+OPERATORS = frozenset(
+    {
+        "Abs", "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant", "Conv",
+        "Div", "Einsum", "Elu", "Equal", "Erf", "Exp", "Expand", "Flatten", "Gather", "Gemm",
+        "GlobalAveragePool", "GlobalMaxPool", "Identity", "LeakyRelu", "Log", "MatMul", "Max", "MaxPool",
+        "Mean", "Min", "Mul", "Neg", "Pad", "Pow", "ReduceL2", "ReduceMax", "ReduceMean", "ReduceSum",
+        "Relu", "Reshape", "Shape", "Sigmoid", "Slice", "Softmax", "Sqrt", "Squeeze", "Sub", "Tanh",
+        "Transpose", "Unsqueeze", "Where",
+    }
+)  # fmt: skip
+MAX_NODES = 100_000
+
+
+def check_graph(graph: bytes) -> None:
+    """ValueError unless `graph` is an ONNX model siamcli could have exported: only OPERATORS of the
+    standard domain, no tensor stored outside the file (external data would make onnxruntime read
+    files named by the model), no model-local functions, no subgraphs. Read with a few lines of
+    protobuf rather than the onnx package, whose import alone costs most of a second."""
+    nodes = 0
+    for field, value in _fields(graph):
+        if field == 25:
+            raise ValueError("the graph defines functions of its own")
+        if field != 7:
+            continue
+        for part, item in _fields(value):
+            if part == 1:
+                nodes += 1
+                if nodes > MAX_NODES:
+                    raise ValueError(f"more than {MAX_NODES:,} operators")
+                _check_node(item)
+            elif part in (5, 15):  # initializer, sparse_initializer
+                _check_tensor(item)
+
+
+def _check_node(node: memoryview) -> None:
+    op_type, domain = "", ""
+    for field, value in _fields(node):
+        if field == 4:
+            op_type = bytes(value).decode("utf-8", "replace")
+        elif field == 7:
+            domain = bytes(value).decode("utf-8", "replace")
+        elif field == 5:  # an attribute: may hold a tensor or a subgraph
+            for part, item in _fields(value):
+                if part in (6, 11):
+                    raise ValueError(f"operator {op_type or '?'} holds a subgraph")
+                if part in (5, 10):
+                    _check_tensor(item)
+    if domain not in ("", "ai.onnx") or op_type not in OPERATORS:
+        raise ValueError(f"operator {domain + '.' if domain else ''}{op_type} is not one siamcli exports")
+
+
+def _check_tensor(tensor: memoryview) -> None:
+    for field, value in _fields(tensor):
+        if field == 13 or (field == 14 and value != 0):
+            raise ValueError("a tensor names external data (a file beside the model)")
+
+
+def _fields(buffer: bytes | memoryview) -> Iterator[tuple[int, Any]]:
+    """(field number, value) of one protobuf message: an int for varint and fixed-width fields, a
+    memoryview for length-delimited ones."""
+    data = memoryview(buffer)
+    position, end = 0, len(data)
+    while position < end:
+        key, position = _varint(data, position)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            value, position = _varint(data, position)
+        elif wire == 1:
+            value, position = int.from_bytes(data[position : position + 8], "little"), position + 8
+        elif wire == 5:
+            value, position = int.from_bytes(data[position : position + 4], "little"), position + 4
+        elif wire == 2:
+            size, position = _varint(data, position)
+            if position + size > end:
+                raise ValueError("truncated graph")
+            value, position = data[position : position + size], position + size
+        else:
+            raise ValueError(f"not an ONNX graph (wire type {wire})")
+        if position > end:
+            raise ValueError("truncated graph")
+        yield field, value
+
+
+def _varint(data: memoryview, position: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if position >= len(data) or shift > 63:
+            raise ValueError("truncated graph")
+        byte = data[position]
+        value |= (byte & 0x7F) << shift
+        position += 1
+        shift += 7
+        if not byte & 0x80:
+            return value, position

@@ -13,8 +13,8 @@ import numpy as np
 from siamcli.core.distances import Distance, get_distance
 from siamcli.errors import SiamcliError
 from siamcli.gallery import ModelRef
-from siamcli.inference import OnnxEncoder
-from siamcli.modalities import Decoded, Modality, get_modality, modality_of
+from siamcli.inference import OnnxEncoder, check_graph
+from siamcli.modalities import Decoded, Modality, all_suffixes, get_modality, modality_of
 from siamcli.modelcard import ModelCard
 from siamcli.modelfile import read_model_file
 from siamcli.models import REF_PREFIX, model_location
@@ -45,24 +45,84 @@ class Model:
         return self.card.threshold.value
 
     def decode(self, paths: Sequence[Path], labels: Sequence[int] | None = None) -> Decoded:
+        modality = self.modality
+        for path in paths:
+            if Path(path).suffix.lower() not in modality.suffixes:
+                known = " ".join(sorted(modality.suffixes))
+                raise SiamcliError(f"{path}: unsupported file type for an {modality.name} model ({known})")
         labels = [0] * len(paths) if labels is None else labels
-        return self.modality.decode(paths, labels, self.card.preprocessing)
+        return modality.decode(paths, labels, self.card.preprocessing)
 
     def embed_decoded(self, decoded: Decoded, batch_size: int = 256) -> np.ndarray:
-        return self.stack([self.encoder(batch) for batch in decoded.inference_batches(batch_size)])
+        """Embeddings of decoded inputs, each batch checked to be of the width the card declares."""
+        rows = []
+        for batch in decoded.inference_batches(batch_size):
+            try:
+                embeddings = self.encoder(batch)
+            except Exception as error:  # onnxruntime raises its own unexported exception types
+                raise SiamcliError(f"{self.path}: the model could not embed its input ({first_line(error)})") from None
+            if embeddings.ndim != 2 or embeddings.shape[1] != self.card.embedding_dim:
+                raise SiamcliError(
+                    f"{self.path}: the model gives embeddings of shape {embeddings.shape[1:]}, "
+                    f"its card declares {self.card.embedding_dim}"
+                )
+            rows.append(embeddings)
+        return self.stack(rows)
+
+    def embed_files(self, paths: Sequence[Path], labels: Sequence[int] | None = None) -> np.ndarray:
+        """Files decoded and embedded; a file whose embedding is not finite is refused by name, so
+        nothing that can never match again is stored or scored."""
+        embeddings = self.embed_decoded(self.decode(paths, labels))
+        broken = np.flatnonzero(~np.isfinite(embeddings).all(axis=1))
+        if broken.size:
+            raise SiamcliError(f"{paths[broken[0]]}: no usable embedding (the model gave values that are not finite)")
+        return embeddings
 
     def embed_chunks(self, paths: Sequence[Path]) -> Iterator[tuple[Sequence[Path], np.ndarray]]:
         """Embeddings a chunk of files at a time, so long lists stream and memory stays flat."""
         for start in range(0, len(paths), EMBED_CHUNK):
             chunk = paths[start : start + EMBED_CHUNK]
-            yield chunk, self.embed_decoded(self.decode(chunk))
+            yield chunk, self.embed_files(chunk)
 
     def embed(self, paths: Sequence[Path]) -> np.ndarray:
         return self.stack([embeddings for _, embeddings in self.embed_chunks(paths)])
 
+    def embed_each(self, paths: Sequence[Path]) -> Iterator[tuple[list[Path], np.ndarray, list[Unusable]]]:
+        """Embeddings a chunk at a time, with the files that could not be used: a bad file does not
+        stop the others (grep's convention). A chunk with a bad file is retried file by file, which
+        costs nothing when every file is fine."""
+        for start in range(0, len(paths), EMBED_CHUNK):
+            chunk = list(paths[start : start + EMBED_CHUNK])
+            try:
+                yield chunk, self.embed_files(chunk), []
+                continue
+            except SiamcliError:
+                pass
+            good, rows, unusable = [], [], []
+            for path in chunk:  # each file decoded once: the good ones are embedded as they come
+                try:
+                    rows.append(self.embed_files([path]))
+                except SiamcliError as error:
+                    unusable.append(Unusable(path, str(error)))
+                    continue
+                good.append(path)
+            yield good, self.stack(rows), unusable
+
     def stack(self, parts: list[np.ndarray]) -> np.ndarray:
         """Rows of embeddings in one array; no rows: an empty array of the model's width."""
         return np.concatenate(parts) if parts else np.zeros((0, self.card.embedding_dim), np.float32)
+
+
+@dataclass
+class Unusable:
+    """A file that could not be embedded: the others still are."""
+
+    path: Path
+    problem: str  # one line naming the file and the problem
+
+
+def first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def load_model(path: Path | str) -> Model:
@@ -70,17 +130,23 @@ def load_model(path: Path | str) -> Model:
     path = model_location(str(path))
     file = read_model_file(path)
     try:
+        check_graph(file.graph)
+    except ValueError as error:
+        raise SiamcliError(f"{path}: refused, its inference graph is not one siamcli makes ({error})") from None
+    try:
         encoder = OnnxEncoder(file.graph)
     except Exception as error:  # onnxruntime raises its own unexported exception types
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise SiamcliError(f"{path}: damaged siamcli model ({first_line})") from None
+        raise SiamcliError(f"{path}: damaged siamcli model ({first_line(error)})") from None
     return Model(path, file.card, encoder, file.fingerprint)
 
 
 def modality_of_files(paths: Sequence[Path]) -> str:
+    """The modality of the files; files of no known type are left for the model to refuse one by one,
+    unless no file has a known type."""
     if not paths:
         raise SiamcliError("no input files (give paths, or '-' to read them from stdin)")
-    names = {modality_of(path).name for path in paths}
+    known = [path for path in paths if path.suffix.lower() in all_suffixes()]
+    names = {modality_of(path).name for path in known or paths[:1]}
     if len(names) > 1:
         raise SiamcliError(f"the files mix {' and '.join(sorted(names))}: give one kind at a time, or pass --model")
     return names.pop()
@@ -113,4 +179,4 @@ def choose_model(gallery: Gallery | None, paths: Sequence[Path], model: Path | s
 
 def model_ref(model: Model, location: str) -> ModelRef:
     card = model.card
-    return ModelRef(model.fingerprint, location, card.modality, card.embedding_dim, card.distance)
+    return ModelRef(model.fingerprint, location, card.modality, card.embedding_dim, card.distance, model.threshold)

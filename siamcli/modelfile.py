@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 
 from siamcli import __version__
 from siamcli.errors import SiamcliError
-from siamcli.files import write_atomic
+from siamcli.files import check_regular_file, limit, write_atomic
 from siamcli.modalities import get_modality
 from siamcli.modelcard import ModelCard, ThresholdRecord
 
@@ -25,6 +26,8 @@ FORMAT = "siamcli-model"
 FORMAT_VERSION = 1
 GRAPH_TENSOR = "siamcli.onnx"
 _MAX_HEADER_BYTES = 100 * 1024 * 1024  # safetensors' own limit
+MAX_METADATA_CHARS = 1 << 20  # a card with a training record of hundreds of identities is ~50 KB
+MAX_MODEL_BYTES = 1 << 30  # the shipped models are 2-5 MB; a pretrained encoder is tens of MB
 
 
 def _not_a_model(path: Path, why: str) -> SiamcliError:
@@ -40,7 +43,7 @@ def _safetensors_header(path: Path, data: bytes) -> tuple[dict[str, Any], int]:
         raise _not_a_model(path, "not a safetensors file")
     try:
         header = json.loads(data[8 : 8 + header_size])
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise _not_a_model(path, "not a safetensors file") from None
     if not isinstance(header, dict):
         raise _not_a_model(path, "not a safetensors file")
@@ -49,9 +52,14 @@ def _safetensors_header(path: Path, data: bytes) -> tuple[dict[str, Any], int]:
 
 def _siamcli_meta(path: Path, header: dict[str, Any]) -> dict[str, Any]:
     try:
-        meta = json.loads(header["__metadata__"]["siamcli"])
+        text = header["__metadata__"]["siamcli"]
+        if isinstance(text, str) and len(text) > MAX_METADATA_CHARS:
+            raise SiamcliError(f"{path}: damaged siamcli model (metadata of {len(text):,} characters)")
+        meta = json.loads(text)
     except (KeyError, TypeError, UnicodeDecodeError, json.JSONDecodeError):
         raise _not_a_model(path, "safetensors file without siamcli metadata") from None
+    except RecursionError:
+        raise SiamcliError(f"{path}: damaged siamcli model (metadata nested too deeply)") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise _not_a_model(path, "safetensors file without siamcli metadata")
     version = meta.get("format_version")
@@ -112,15 +120,18 @@ def read_model_file(path: Path) -> ModelFile:
 
 
 def read_bytes(path: Path) -> bytes:
+    """The whole file, once it is known to be a regular file within SIAMCLI_MAX_MODEL_BYTES."""
     path = Path(path)
+    if not os.path.lexists(path):
+        raise SiamcliError(f"{path}: no such model file")
+    size = check_regular_file(path, "a model file")
+    most = limit("MAX_MODEL_BYTES", MAX_MODEL_BYTES)
+    if size > most:
+        raise SiamcliError(f"{path}: {size:,} bytes, more than the limit of {most:,.0f} (SIAMCLI_MAX_MODEL_BYTES)")
     try:
         return path.read_bytes()
-    except FileNotFoundError:
-        raise SiamcliError(f"{path}: no such model file") from None
-    except IsADirectoryError:
-        raise SiamcliError(f"{path}: is a folder, not a model file") from None
-    except OSError as error:
-        raise SiamcliError(f"{path}: cannot read model file ({error.strerror})") from None
+    except OSError as error:  # gone or unreadable since it was checked
+        raise SiamcliError(f"{path}: cannot read model file ({error.strerror or error})") from None
 
 
 def read_card(path: Path) -> ModelCard:

@@ -122,8 +122,15 @@ def test_sixteen_bit_and_transparent_images_load(tmp_path: Path) -> None:
     Image.fromarray(deep).save(tmp_path / "deep.png")
     loaded = load_image(tmp_path / "deep.png", (32, 32))
     assert loaded.max() > 0.9 and loaded.min() < 0.1
-    Image.new("RGBA", (40, 40), (0, 0, 0, 0)).save(tmp_path / "clear.png")
-    assert load_image(tmp_path / "clear.png", (8, 8)).min() == 1.0  # transparent is white
+    clear = Image.new("RGBA", (40, 40), (0, 0, 0, 0))
+    clear.paste((0, 0, 0, 255), (10, 10, 30, 30))  # an opaque black square on a transparent ground
+    loaded = load_image_saved(clear, tmp_path / "clear.png")
+    assert loaded[0, 0] == 1.0 and loaded[4, 4] == 0.0  # transparent is white, not the black behind it
+
+
+def load_image_saved(image: Image.Image, path: Path) -> np.ndarray:
+    image.save(path)
+    return load_image(path, (8, 8))
 
 
 def test_any_size_is_centre_cropped_to_the_aspect(tmp_path: Path) -> None:

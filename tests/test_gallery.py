@@ -19,8 +19,8 @@ from siamcli.core.search import Enrolled, identity_distances, ranked
 from siamcli.errors import SiamcliError
 from siamcli.gallery import Gallery, ModelRef, NewSample
 
-REF = ModelRef("f" * 64, "/models/faces.model", "image", 4, "euclidean")
-OTHER = ModelRef("a" * 64, "/models/voices.model", "audio", 3, "cosine")
+REF = ModelRef("f" * 64, "/models/faces.model", "image", 4, "euclidean", 0.5)
+OTHER = ModelRef("a" * 64, "/models/voices.model", "audio", 3, "cosine", None)
 
 
 def unit(*values: float) -> np.ndarray:
@@ -121,7 +121,7 @@ class Slow:
                 time.sleep(60)
             yield NewSample(f"/data/{i}", f"{i:064d}", np.ones(4, np.float32) / 2)
 
-ref = ModelRef("f" * 64, "/models/faces.model", "image", 4, "euclidean")
+ref = ModelRef("f" * 64, "/models/faces.model", "image", 4, "euclidean", 0.5)
 with Gallery.open(Path(sys.argv[1]), create=True) as gallery:
     gallery.enroll(ref, "bulk", Slow())
 """

@@ -3,13 +3,16 @@ so `siamcli --help` stays fast."""
 
 from __future__ import annotations
 
+import os
 import sys
+import warnings
+from typing import NoReturn
 
 import typer
 
 from siamcli import __version__
 from siamcli.cli import calibrate, embed, enroll, evaluate, gallery, pairs, train, verify
-from siamcli.errors import SiamcliError
+from siamcli.errors import SiamcliError, SiamcliWarning, printable
 
 app = typer.Typer(
     name="siamcli",
@@ -42,16 +45,70 @@ def _options(
     pass
 
 
+def fail(message: str) -> NoReturn:
+    print(f"siamcli: {printable(message)}", file=sys.stderr)
+    sys.exit(2)
+
+
+def unforeseen(error: BaseException) -> str:
+    """One line for an error siamcli did not foresee: what it was, and the file where there is one."""
+    if isinstance(error, MemoryError):
+        return "out of memory (try fewer or smaller files at a time)"
+    if isinstance(error, RecursionError):
+        return "input nested too deeply to read"
+    if isinstance(error, OSError) and error.filename is not None:
+        return f"{error.filename}: {error.strerror or error}"
+    first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    return f"unexpected {type(error).__name__}: {first_line} (SIAMCLI_DEBUG=1 shows where)"
+
+
 def main() -> None:
-    try:
-        app()
-    except SiamcliError as error:
-        print(f"siamcli: {error}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        print("siamcli: interrupted", file=sys.stderr)
-        sys.exit(130)
-    except BrokenPipeError:
-        # The reader of our stdout went away (| head): not an error of ours.
-        sys.stderr.close()
-        sys.exit(0)
+    """Every failure is one line on stderr and exit 2 (verify's 1 means "rejected", never "crashed");
+    SIAMCLI_DEBUG=1 shows the traceback of an unforeseen one."""
+    with warnings.catch_warnings():
+        # siamcli's own warnings, each time; the libraries' (Pillow's "corrupt EXIF", ...) would break
+        # the one-line rule and say nothing a user can act on
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("always", SiamcliWarning)
+        warnings.showwarning = _show_warning
+        try:
+            code = app(standalone_mode=False)  # usage errors come back to us, to be told in one line
+        except SiamcliError as error:
+            fail(str(error))
+        except KeyboardInterrupt:
+            print("siamcli: interrupted", file=sys.stderr)
+            sys.exit(130)
+        except BrokenPipeError:
+            quiet_broken_pipe()
+        except Exception as error:  # the boundary: nothing unforeseen leaves as a traceback
+            usage = getattr(error, "format_message", None)
+            if callable(usage) and isinstance(getattr(error, "exit_code", None), int):  # click's usage errors
+                if type(error).__name__ == "NoArgsIsHelpError":
+                    app(["--help"], standalone_mode=False)
+                    sys.exit(0)
+                fail(f"{usage()} ({_help_for(sys.argv[1:2])})")
+            if type(error).__name__ == "Abort":
+                print("siamcli: interrupted", file=sys.stderr)
+                sys.exit(130)
+            if os.environ.get("SIAMCLI_DEBUG"):
+                raise
+            fail(unforeseen(error))
+        except (MemoryError, RecursionError) as error:
+            fail(unforeseen(error))
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _help_for(command: list[str]) -> str:
+    known = {info.name for info in app.registered_commands} | {info.name for info in app.registered_groups}
+    return f"siamcli {command[0]} --help" if command and command[0] in known else "siamcli --help"
+
+
+def _show_warning(message: Warning | str, category: type[Warning], *args: object, **kwargs: object) -> None:
+    print(f"siamcli: warning: {printable(message)}", file=sys.stderr)
+
+
+def quiet_broken_pipe() -> NoReturn:
+    """The reader of our stdout went away (| head): not an error of ours, and nothing more to say."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(0)

@@ -13,10 +13,23 @@ def embed_command(
         typer.Option("--model", "-m", help="Model file \\[default: the shipped model for the files' type]."),
     ] = None,
 ) -> None:
-    """Print one JSON line per input: {"path": ..., "embedding": [...]}."""
+    """Print one JSON line per input: {"path": ..., "embedding": [...]}.
+
+    A file that cannot be embedded is named on stderr and the others still are; the exit status is
+    then 2."""
     from siamcli.cli.inputs import expand_paths
-    from siamcli.cli.output import print_json
+    from siamcli.cli.output import note, print_json
+    from siamcli.files import path_text
+    from siamcli.model import Unusable
     from siamcli.usecases.embed import embed
 
-    for path, embedding in embed(expand_paths(files), model=model):
-        print_json({"path": str(path), "embedding": [float(v) for v in embedding]})
+    any_problem = False
+    for result in embed(expand_paths(files), model=model):
+        if isinstance(result, Unusable):
+            note(f"siamcli: {result.problem}")
+            any_problem = True
+            continue
+        path, embedding = result
+        print_json({"path": path_text(path), "embedding": [float(v) for v in embedding]})
+    if any_problem:
+        raise typer.Exit(2)

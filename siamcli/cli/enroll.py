@@ -23,4 +23,4 @@ def enroll_command(
     report = enroll(name, expand_paths(files), model=model, gallery=path)
     already = f" ({report.already} already enrolled)" if report.already else ""
     added = f"{report.added} sample{'s' * (report.added != 1)}"
-    note(f"{name}: {added} enrolled{already} in {path} with {report.collection.model}")
+    note(f"{name.strip()}: {added} enrolled{already} in {path} with {report.collection.model}")

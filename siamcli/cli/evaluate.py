@@ -45,16 +45,10 @@ def eval_command(
 
 
 def _print_table(evaluated: list[Any], data: str) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
+    from siamcli.cli.output import print_table
     from siamcli.report import summary_rows
 
-    table = Table(title=f"on {data} (95% intervals over identities in brackets)", title_justify="left")
-    table.add_column("")
-    for item in evaluated:
-        table.add_column(item.label, justify="right")
     summaries = [summary_rows(item.metrics) for item in evaluated]
-    for r, (label, _) in enumerate(summaries[0]):
-        table.add_row(label, *(summary[r][1] for summary in summaries))
-    Console().print(table)
+    rows = [[label, *(summary[r][1] for summary in summaries)] for r, (label, _) in enumerate(summaries[0])]
+    labels = [item.label for item in evaluated]
+    print_table(f"on {data} (95% intervals over identities in brackets)", ["", *labels], rows, right=tuple(labels))

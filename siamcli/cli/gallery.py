@@ -50,15 +50,10 @@ def list_command(model: ModelFilter = None, gallery: GalleryOption = None, json_
         for collection, name, count in rows:
             print_json({"identity": name, "samples": count, "model": collection.model, "modality": collection.modality})
         return
-    from rich.console import Console
-    from rich.table import Table
+    from siamcli.cli.output import print_table
 
-    table = Table(title=str(opened.path), title_justify="left")
-    for column in ("identity", "samples", "modality", "model"):
-        table.add_column(column, justify="right" if column == "samples" else "left")
-    for collection, name, count in rows:
-        table.add_row(name, str(count), collection.modality, collection.model)
-    Console().print(table)
+    cells = [[name, count, collection.modality, collection.model] for collection, name, count in rows]
+    print_table(str(opened.path), ["identity", "samples", "modality", "model"], cells, right=("samples",))
 
 
 @app.command("show")
@@ -76,15 +71,10 @@ def show_command(name: str, gallery: GalleryOption = None, json_output: JsonOpti
             row = {"identity": name, "path": s.path, "sha256": s.sha256, "enrolled": s.enrolled}
             print_json({**row, "model": s.collection.model})
         return
-    from rich.console import Console
-    from rich.table import Table
+    from siamcli.cli.output import print_table
 
-    table = Table(title=name, title_justify="left")
-    for column in ("path", "sha256", "enrolled", "model"):
-        table.add_column(column)
-    for s in samples:
-        table.add_row(s.path, s.sha256[:12], s.enrolled, s.collection.model)
-    Console().print(table)
+    cells = [[s.path, s.sha256[:12], s.enrolled, s.collection.model] for s in samples]
+    print_table(name, ["path", "sha256", "enrolled", "model"], cells)
 
 
 @app.command("remove")

@@ -4,17 +4,21 @@ everything else on stderr."""
 from __future__ import annotations
 
 import json
+import math
 import sys
 from typing import Any
 
 from rich.console import Console
 
+from siamcli.errors import printable
+
 stderr = Console(stderr=True)
 
 
 def note(message: str) -> None:
-    """A message for the person at the terminal, on stderr, printed as is (no markup, no wrapping)."""
-    stderr.print(message, markup=False, highlight=False, soft_wrap=True)
+    """A message for the person at the terminal, on stderr: one line, shown literally (no markup, no
+    control characters, no wrapping)."""
+    stderr.print(printable(message), markup=False, highlight=False, soft_wrap=True)
 
 
 def want_json(flag: bool) -> bool:
@@ -22,9 +26,10 @@ def want_json(flag: bool) -> bool:
 
 
 def _clean(value: Any) -> Any:
-    """Floats to 6 significant digits (what the data can support), so JSON stays readable."""
+    """Floats to 6 significant digits (what the data can support), so JSON stays readable; a value
+    that is not finite becomes null, so the JSON stays strict (no NaN or Infinity tokens)."""
     if isinstance(value, float):
-        return float(f"{value:.6g}")
+        return float(f"{value:.6g}") if math.isfinite(value) else None
     if isinstance(value, dict):
         return {k: _clean(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -33,5 +38,24 @@ def _clean(value: Any) -> Any:
 
 
 def print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(_clean(value)) + "\n")
-    sys.stdout.flush()
+    try:
+        sys.stdout.write(json.dumps(_clean(value), allow_nan=False) + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away (| head): stop here, quietly
+        from siamcli.cli import quiet_broken_pipe
+
+        quiet_broken_pipe()
+
+
+def print_table(title: str, columns: list[str], rows: list[list[Any]], right: tuple[str, ...] = ()) -> None:
+    """A table on stdout whose every cell and title is shown literally: a name or a path is never read
+    as markup. Cells may be rich Text (for colour) or anything else (shown as printable text)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=Text(printable(title)), title_justify="left")
+    for column in columns:
+        table.add_column(Text(printable(column)), justify="right" if column in right else "left", overflow="fold")
+    for row in rows:
+        table.add_row(*(cell if isinstance(cell, Text) else Text(printable(cell)) for cell in row))
+    Console().print(table)

@@ -66,24 +66,23 @@ def verify_command(
 
 
 def _print_table(rows: list[dict[str, Any]], claim: str | None) -> None:
-    from rich.console import Console
-    from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=f"claim: {claim}" if claim else "identification", title_justify="left")
-    for column in ("probe", "identity" if claim is None else "claim", "distance", "threshold", "decision"):
-        table.add_column(column, justify="right" if column in ("distance", "threshold") else "left", overflow="fold")
-    if any("candidates" in row for row in rows):
-        table.add_column("candidates")
+    from siamcli.cli.output import print_table
+
+    columns = ["probe", "identity" if claim is None else "claim", "distance", "threshold", "decision"]
+    with_candidates = any("candidates" in row for row in rows)
+    cells = []
     for row in rows:
-        colour = "green" if row["match"] else "red"
-        cells = [
+        line = [
             row["path"],
             row["identity"] if claim is None else claim,
             f"{row['distance']:.4f}",
             f"{row['threshold']:.4f} ({row['threshold_source']})",
-            f"[{colour}]{row['decision']}[/{colour}]",
+            Text(row["decision"], style="green" if row["match"] else "red"),
         ]
-        if "candidates" in row:
-            cells.append(", ".join(f"{c['identity']} {c['distance']:.3f}" for c in row["candidates"]))
-        table.add_row(*cells)
-    Console().print(table)
+        if with_candidates:
+            line.append(", ".join(f"{c['identity']} {c['distance']:.3f}" for c in row.get("candidates", [])))
+        cells.append(line)
+    title = f"claim: {claim}" if claim else "identification"
+    print_table(title, columns + ["candidates"] * with_candidates, cells, right=("distance", "threshold"))

@@ -97,9 +97,11 @@ def one_shot_episodes(
     usable = counts >= 2
     if np.count_nonzero(usable) < n_way:
         raise ValueError(f"{n_way}-way needs {n_way} identities with two samples, found {np.count_nonzero(usable)}")
-    keys = rng.random((episodes, counts.size))
-    keys[:, ~usable] = -1.0
-    chosen = np.argsort(-keys, axis=1)[:, :n_way]  # n_way distinct identities per episode, uniformly
+    chosen = np.empty((episodes, n_way), dtype=np.int64)
+    for start in range(0, episodes, EPISODE_CHUNK):  # a chunk of episodes' keys at a time: memory stays flat
+        keys = rng.random((min(EPISODE_CHUNK, episodes - start), counts.size))
+        keys[:, ~usable] = -1.0
+        chosen[start : start + len(keys)] = np.argsort(-keys, axis=1)[:, :n_way]  # n_way distinct, uniformly
     by_identity = np.argsort(inverse, kind="stable")
     first = np.concatenate([[0], np.cumsum(counts)[:-1]])
     reference_offset = (rng.random(chosen.shape) * counts[chosen]).astype(int)

@@ -12,6 +12,7 @@ from typing import TextIO
 
 from siamcli.data.dataset import Dataset, require_pairs_possible
 from siamcli.errors import SiamcliError
+from siamcli.files import path_text
 
 HEADER = ["path_a", "path_b", "label"]
 
@@ -66,11 +67,25 @@ def _sample_impostors(dataset: Dataset, count: int, available: int, rng: random.
     return [Pair(paths[i], paths[j], False) for i, j in chosen]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what a spreadsheet would run as a formula
+
+
+def _cell(path: Path) -> str:
+    """A path as a CSV cell a spreadsheet shows as text: one that would start a formula gets a leading
+    apostrophe (read_pairs takes it off again)."""
+    text = path_text(path)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _uncell(cell: str) -> str:
+    return cell[1:] if cell.startswith("'") and cell[1:].startswith(FORMULA_STARTS) else cell
+
+
 def write_pairs(pairs: list[Pair], out: TextIO) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(HEADER)
     for pair in pairs:
-        writer.writerow([str(pair.path_a), str(pair.path_b), int(pair.same)])
+        writer.writerow([_cell(pair.path_a), _cell(pair.path_b), int(pair.same)])
 
 
 def _resolve(value: str, csv_folder: Path) -> Path:
@@ -100,7 +115,8 @@ def read_pairs(path: Path) -> list[Pair]:
             continue
         if len(row) != 3 or row[2].strip() not in ("0", "1"):
             raise SiamcliError(f"{path}:{line_number}: expected path_a,path_b,label with label 0 or 1")
-        pairs.append(Pair(_resolve(row[0], path.parent), _resolve(row[1], path.parent), row[2].strip() == "1"))
+        first, second = (_resolve(_uncell(cell), path.parent) for cell in row[:2])
+        pairs.append(Pair(first, second, row[2].strip() == "1"))
     if not any(p.same for p in pairs) or all(p.same for p in pairs):
         raise SiamcliError(f"{path}: needs at least one genuine (1) and one impostor (0) pair")
     return pairs

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from siamcli.core.thresholds import calibrate as calibrate_trials
-from siamcli.core.thresholds import check_far
 from siamcli.data.dataset import Dataset, scan_dataset
 from siamcli.errors import SiamcliError
 from siamcli.evaluation import on_dataset
@@ -37,11 +36,11 @@ def calibrate(
     """The threshold at false-accept rate `far` (None: the equal-error point) on every pair of
     DATA_DIR's identities, stored in the model file or, with `gallery`, in that gallery's collection
     for the model (the shipped models can only be calibrated that way)."""
-    if far is not None:
-        try:
-            check_far(far)
-        except ValueError:
-            raise SiamcliError(f"--far {far:g}: must be at least 0 and below 1") from None
+    if far is not None and not 0 < far < 1:
+        raise SiamcliError(
+            f"--far {far:g}: a false-accept rate to calibrate at is above 0 (no count of pairs can show a rate of 0) "
+            "and below 1"
+        )
     shipped = str(model).startswith(REF_PREFIX)
     if shipped and gallery is None:
         raise SiamcliError(

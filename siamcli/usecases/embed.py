@@ -7,12 +7,21 @@ from pathlib import Path
 
 import numpy as np
 
-from siamcli.model import choose_model
+from siamcli.model import Unusable, choose_model
+
+Embedded = tuple[Path, np.ndarray]
 
 
-def embed(files: Sequence[Path], *, model: Path | str | None = None) -> Iterator[tuple[Path, np.ndarray]]:
-    """(path, embedding) for each file, in order, streamed a chunk of files at a time. Without `model`,
-    the shipped model for the files' type. The model is loaded before the first result."""
+def embed(files: Sequence[Path], *, model: Path | str | None = None) -> Iterator[Embedded | Unusable]:
+    """(path, embedding) for each file, in order, or an Unusable file (the others are still embedded),
+    streamed a chunk of files at a time. Without `model`, the shipped model for the files' type. The
+    model is loaded before the first result."""
     paths = [Path(f) for f in files]
     loaded, _ = choose_model(None, paths, model)
-    return ((path, row) for chunk, rows in loaded.embed_chunks(paths) for path, row in zip(chunk, rows))
+    return _each(loaded.embed_each(paths))
+
+
+def _each(chunks: Iterator[tuple[list[Path], np.ndarray, list[Unusable]]]) -> Iterator[Embedded | Unusable]:
+    for chunk, rows, unusable in chunks:
+        yield from unusable
+        yield from zip(chunk, rows)

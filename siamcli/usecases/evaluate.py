@@ -14,6 +14,8 @@ from siamcli.evaluation import metrics, on_dataset, on_pairs
 from siamcli.model import Model, load_model
 from siamcli.report import Evaluated
 
+MAX_EPISODES = 1_000_000  # beyond, more episodes change nothing but the time taken
+
 
 @dataclass
 class Evaluation:
@@ -40,8 +42,8 @@ def evaluate(
         check_p_target(p_target)
     except ValueError:
         raise SiamcliError("--p-target must be between 0 and 1") from None
-    if episodes < 1:
-        raise SiamcliError("--episodes must be at least 1")
+    if not 1 <= episodes <= MAX_EPISODES:
+        raise SiamcliError(f"--episodes {episodes}: from 1 to {MAX_EPISODES:,}")
     data = Path(data)
     loaded = [m if isinstance(m, Model) else load_model(m) for m in models]  # every model checked before any work
     pairs = read_pairs(data) if data.is_file() else None

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,9 +13,10 @@ import numpy as np
 
 from siamcli.core.search import SCORES, Enrolled, identity_distances, ranked
 from siamcli.core.thresholds import accepts
-from siamcli.errors import SiamcliError
+from siamcli.errors import SiamcliError, SiamcliWarning
+from siamcli.files import path_text
 from siamcli.gallery import Collection, Gallery, ModelRef, default_gallery_path
-from siamcli.model import EMBED_CHUNK, Model, choose_model
+from siamcli.model import Model, Unusable, choose_model
 
 
 @dataclass
@@ -45,14 +47,6 @@ class Verdict:
         if self.candidates:
             result["candidates"] = [{"identity": name, "distance": d} for name, d in self.candidates]
         return result
-
-
-@dataclass
-class Unusable:
-    """A probe that could not be verified: the others still are (grep's convention)."""
-
-    path: str
-    problem: str  # one line naming the file and the problem
 
 
 def verify(
@@ -126,10 +120,19 @@ class Verifier:
             value, source = collection.threshold.value, "gallery"
         else:
             value, source = model.threshold, "model"
+            enrolled_with = collection.model_threshold
+            if enrolled_with is not None and abs(enrolled_with - value) > 1e-9:
+                warnings.warn(
+                    SiamcliWarning(
+                        f"{gallery.path}: {collection.model}'s threshold is {value:.4f} now, {enrolled_with:.4f} "
+                        "when this gallery was enrolled with it (recalibrated since); using the new one"
+                    ),
+                    stacklevel=2,
+                )
         return cls(model, enrolled, value, source, claim, score, top_k)
 
     def verdicts(self, paths: Sequence[Path]) -> Iterator[Verdict | Unusable]:
-        for chunk, embeddings, unusable in embed_each_chunk(self.model, paths):
+        for chunk, embeddings, unusable in self.model.embed_each(paths):
             yield from unusable
             yield from self.decide(chunk, embeddings)
 
@@ -145,7 +148,7 @@ class Verifier:
                 decision = "identified" if accepted else "unknown"
             candidates = [(self.enrolled.names[i], float(row[i])) for i in order] if self.top_k else []
             yield Verdict(
-                str(path),
+                path_text(path),
                 self.enrolled.names[best],
                 float(row[best]),
                 self.threshold,
@@ -153,26 +156,3 @@ class Verifier:
                 decision,
                 candidates,
             )
-
-
-def embed_each_chunk(model: Model, paths: Sequence[Path]) -> Iterator[tuple[list[Path], np.ndarray, list[Unusable]]]:
-    """Embeddings a chunk at a time, with the files that could not be used.
-
-    A bad file does not stop the others: the chunk is retried file by file to find it, which costs
-    nothing when every file is fine."""
-    for start in range(0, len(paths), EMBED_CHUNK):
-        chunk = list(paths[start : start + EMBED_CHUNK])
-        try:
-            yield chunk, model.embed_decoded(model.decode(chunk)), []
-            continue
-        except SiamcliError:
-            pass
-        good, rows, unusable = [], [], []
-        for path in chunk:  # each file decoded once: the good ones are embedded as they come
-            try:
-                rows.append(model.embed_decoded(model.decode([path])))
-            except SiamcliError as error:
-                unusable.append(Unusable(str(path), str(error)))
-                continue
-            good.append(path)
-        yield good, model.stack(rows), unusable

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from siamcli.errors import SiamcliError
+from siamcli.errors import SiamcliError, printable
+from siamcli.files import check_regular_file, limit
 from siamcli.modalities.audio.settings import AudioPreprocessing
 
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".oga", ".mp3"})
@@ -20,23 +21,42 @@ SILENT_PEAK = 1e-4  # below -80 dBFS at its loudest: nothing was recorded
 LOG_FLOOR = 1e-6
 
 
+RATES = (1000, 384_000)  # sample rates a recording can sensibly have, in Hz
+MAX_SECONDS = 600.0  # a whole clip is held in memory: ten minutes at 48 kHz is about 0.5 GB at its peak
+
+
 def read_audio(path: Path) -> tuple[np.ndarray, int]:
-    """The signal mixed to mono (float32), and the file's sample rate."""
+    """The signal mixed to mono (float32, peak at most 1), and the file's sample rate.
+
+    The header is checked before the samples are read: a sample rate outside 1-384 kHz, or a clip
+    longer than SIAMCLI_MAX_AUDIO_SECONDS (default 600 s), is refused without decoding it."""
     import soundfile
 
     path = Path(path)
-    if not path.exists():
-        raise SiamcliError(f"{path}: no such file")
-    if path.is_dir():
-        raise SiamcliError(f"{path}: is a folder, not an audio file")
+    check_regular_file(path, "an audio file")
     try:
+        info = soundfile.info(path)
+        if not RATES[0] <= info.samplerate <= RATES[1]:
+            raise SiamcliError(f"{path}: sample rate {info.samplerate} Hz (siamcli reads {RATES[0]}-{RATES[1]} Hz)")
+        longest = limit("MAX_AUDIO_SECONDS", MAX_SECONDS)
+        if info.frames > longest * info.samplerate:
+            raise SiamcliError(
+                f"{path}: {info.frames / info.samplerate:.0f} s long, more than the limit of {longest:g} s "
+                "(SIAMCLI_MAX_AUDIO_SECONDS)"
+            )
         samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
     except PermissionError:
         raise SiamcliError(f"{path}: cannot read (permission denied)") from None
     except (RuntimeError, ValueError, TypeError, EOFError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise SiamcliError(f"{path}: not a readable audio file (WAV, FLAC, OGG or MP3): {reason}") from None
-    return samples.mean(axis=1), int(rate)
+        raise SiamcliError(f"{path}: not a readable audio file (WAV, FLAC, OGG or MP3): {printable(reason)}") from None
+    signal = samples.mean(axis=1)
+    if not np.isfinite(signal).all():
+        raise SiamcliError(f"{path}: holds samples that are not numbers (NaN or infinite): not audio")
+    peak = float(np.max(np.abs(signal))) if signal.size else 0.0
+    # Floating-point files may exceed full scale; scaled to it, the log-mel stays finite (the encoder
+    # removes each band's mean over the clip, so a gain changes nothing it sees).
+    return (signal / peak if peak > 1.0 else signal), int(rate)
 
 
 def resample(signal: np.ndarray, rate: int, target: int) -> np.ndarray:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import struct
+import warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from siamcli.errors import SiamcliError
+from siamcli.errors import SiamcliError, printable
+from siamcli.files import check_regular_file, limit
 
 IMAGE_SUFFIXES = frozenset({".pgm", ".ppm", ".pnm", ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff"})
 
@@ -26,14 +29,38 @@ def _to_grey(image: Image.Image) -> Image.Image:
     return image.convert("L")
 
 
-def load_image(path: Path, size: tuple[int, int]) -> np.ndarray:
-    """Grey image as float32 in [0, 1], centre-cropped to the aspect of `size` (height, width) and resized."""
-    path = Path(path)
-    try:
+# Decoding holds every pixel in memory: 40 million (a 7,700 x 5,200 photo) is about 160 MB in RGBA.
+MAX_PIXELS = 40_000_000
+BLANK_SPREAD = 1.0 / 255  # a standard deviation below one grey level: nothing to recognise
+
+
+def _decode(path: Path, most: int) -> Image.Image:
+    with warnings.catch_warnings():
+        # siamcli's own limit, below, is lower than Pillow's: Pillow's warning would only repeat it
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         with Image.open(path) as image:
+            width, height = image.size
+            if width * height > most:
+                raise SiamcliError(
+                    f"{path}: {width}x{height} pixels, more than the limit of {most:,} (SIAMCLI_MAX_PIXELS)"
+                )
             image.seek(0)  # first frame of an animated GIF or multi-page TIFF
             image.load()
-            grey = _to_grey(image)
+            return _to_grey(image)
+
+
+def load_image(path: Path, size: tuple[int, int]) -> np.ndarray:
+    """Grey image as float32 in [0, 1], centre-cropped to the aspect of `size` (height, width) and resized.
+
+    Images larger than SIAMCLI_MAX_PIXELS (default 40 million pixels) are refused before they are
+    decoded, and so are blank ones (every pixel alike): they would all embed alike."""
+    path = Path(path)
+    check_regular_file(path, "an image")
+    most = int(limit("MAX_PIXELS", MAX_PIXELS))
+    try:
+        grey = _decode(path, most)
+    except Image.DecompressionBombError:
+        raise SiamcliError(f"{path}: more pixels than the limit of {most:,} (SIAMCLI_MAX_PIXELS)") from None
     except FileNotFoundError:
         raise SiamcliError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -42,8 +69,11 @@ def load_image(path: Path, size: tuple[int, int]) -> np.ndarray:
         raise SiamcliError(f"{path}: cannot read (permission denied)") from None
     except UnidentifiedImageError:
         raise SiamcliError(f"{path}: not a readable image (PGM, PNG, JPEG, GIF, BMP or TIFF)") from None
-    except (OSError, ValueError, SyntaxError) as error:
-        raise SiamcliError(f"{path}: corrupt or truncated image ({error})") from None
+    except (OSError, ValueError, SyntaxError, EOFError, struct.error, MemoryError) as error:
+        raise SiamcliError(f"{path}: corrupt or truncated image ({printable(error)})") from None
+    pixels = np.asarray(grey, dtype=np.float32) / 255.0
+    if pixels.std() < BLANK_SPREAD:
+        raise SiamcliError(f"{path}: blank image (every pixel the same grey): nothing to recognise")
     height, width = size
     fitted = ImageOps.fit(grey, (width, height), method=Image.Resampling.BILINEAR)
     return np.asarray(fitted, dtype=np.float32) / 255.0
