@@ -107,10 +107,39 @@ def _check_node(node: memoryview) -> None:
         raise ValueError(f"operator {domain + '.' if domain else ''}{op_type} is not one siamcli exports")
 
 
+MAX_DIMENSION = 1 << 20  # no shape siamcli's encoders build comes near it; Expand or Pad to more would
+# allocate gigabytes
+INT64, INT64_ENDS = 7, (-(1 << 63), 1 - (1 << 63), (1 << 63) - 1)  # Slice's "to the end" markers
+
+
 def _check_tensor(tensor: memoryview) -> None:
+    data_type, raw, packed = 0, None, []
     for field, value in _fields(tensor):
         if field == 13 or (field == 14 and value != 0):
             raise ValueError("a tensor names external data (a file beside the model)")
+        if field == 2:
+            data_type = value
+        elif field == 9:
+            raw = value
+        elif field == 7:  # int64_data: packed varints, or one value per field
+            packed += _packed_varints(value) if isinstance(value, memoryview) else [value]
+    if data_type != INT64:
+        return
+    values = [int(v) for v in np.frombuffer(raw, dtype="<i8")] if raw is not None else [_signed(v) for v in packed]
+    if any(abs(v) > MAX_DIMENSION and v not in INT64_ENDS for v in values):
+        raise ValueError(f"a shape or index beyond {MAX_DIMENSION:,}")
+
+
+def _packed_varints(data: memoryview) -> list[int]:
+    values, position = [], 0
+    while position < len(data):
+        value, position = _varint(data, position)
+        values.append(value)
+    return values
+
+
+def _signed(value: int) -> int:
+    return value - (1 << 64) if value >= 1 << 63 else value
 
 
 def _fields(buffer: bytes | memoryview) -> Iterator[tuple[int, Any]]:

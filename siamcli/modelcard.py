@@ -143,7 +143,7 @@ class ModelCard:
         modality = get_modality(modality_name)
         card = from_json(cls, {**meta, "threshold": upgrade_threshold(meta.get("threshold"))}, "metadata")
         get_distance(card.distance)
-        require(card.embedding_dim >= 1, f"embedding_dim {card.embedding_dim} must be positive")
+        require(1 <= card.embedding_dim <= 65536, f"embedding_dim {card.embedding_dim} out of range (1-65536)")
         preprocessing = from_json(modality.preprocessing_type, card.preprocessing, "preprocessing")
         training = card.training
         if training is not None and training.augmentation is not None:

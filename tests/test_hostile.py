@@ -146,7 +146,7 @@ def test_model_files_too_large_or_nested_too_deeply_are_refused(tmp_path: Path, 
 # -- 3. untrusted model files ----------------------------------------------------------------------
 
 
-def graph_with(node_op: str = "Identity", domain: str = "", external: bool = False) -> bytes:
+def graph_with(node_op: str = "Identity", domain: str = "", external: bool = False, huge: bool = False) -> bytes:
     pytest.importorskip("onnx", reason="building a hostile ONNX graph needs the onnx package")
     from onnx import TensorProto, helper
 
@@ -155,7 +155,10 @@ def graph_with(node_op: str = "Identity", domain: str = "", external: bool = Fal
         weight.data_location = TensorProto.EXTERNAL
         weight.external_data.add(key="location", value="secret.txt")
         del weight.float_data[:]
-    node = helper.make_node(node_op, ["input"], ["embedding"], domain=domain)
+    if huge:  # a shape that would make onnxruntime allocate 40 GB
+        weight = helper.make_tensor("w", TensorProto.INT64, [2], [1, 10**10])
+    inputs = ["input", "w"] if huge else ["input"]
+    node = helper.make_node(node_op, inputs, ["embedding"], domain=domain)
     graph = helper.make_graph(
         [node],
         "g",
@@ -172,6 +175,7 @@ def graph_with(node_op: str = "Identity", domain: str = "", external: bool = Fal
         ({"external": True}, "external data"),
         ({"node_op": "Loop"}, "operator Loop is not one siamcli exports"),
         ({"node_op": "Evil", "domain": "com.example"}, "operator com.example.Evil"),
+        ({"node_op": "Expand", "huge": True}, "a shape or index beyond 1,048,576"),
     ],
 )
 def test_a_graph_siamcli_did_not_make_is_refused(tmp_path: Path, graph_args: dict, message: str) -> None:
@@ -299,6 +303,23 @@ def test_file_names_that_are_not_utf8_work_end_to_end(tmp_path: Path, faces: Pat
     assert run("enroll", "p1", str(odd), "-g", str(gallery)).returncode == 0
     (verdict,) = json_lines(run("verify", str(odd), "--claim", "p1", "-g", str(gallery)))
     assert verdict["path"].endswith("caf\\xe9.png") and verdict["decision"] == "accept"
+    piped = subprocess.run(  # as `find | siamcli verify -` hands it over: bytes that are not UTF-8
+        [sys.executable, "-m", "siamcli", "verify", "-", "--claim", "p1", "-g", str(gallery)],
+        input=bytes(odd) + b"\n",
+        capture_output=True,
+        env=ENV,
+    )
+    assert piped.returncode == 0 and json.loads(piped.stdout)["path"] == verdict["path"]
+
+
+def test_float_images_with_pixels_that_are_not_numbers(tmp_path: Path) -> None:
+    from siamcli.modalities.image.decode import load_image
+
+    pixels = np.linspace(0, 1, 400, dtype=np.float32).reshape(20, 20)
+    pixels[3, 4] = np.nan
+    Image.fromarray(pixels, mode="F").save(tmp_path / "float.tif")
+    with pytest.raises(SiamcliError, match="float.tif: corrupt or truncated image \\(pixels that are not numbers"):
+        load_image(tmp_path / "float.tif", (8, 8))
 
 
 def test_pairs_cells_are_never_spreadsheet_formulas(tmp_path: Path) -> None:

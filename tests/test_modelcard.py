@@ -89,6 +89,7 @@ def write_metadata(path: Path, meta: dict) -> Path:
         ({"preprocessing": {"size": "big"}}, "preprocessing.size"),
         ({"preprocessing": {"size": [32, 28], "colour": "ultraviolet"}}, "colour 'ultraviolet' not supported"),
         ({"embedding_dim": "sixteen"}, "metadata.embedding_dim: expected an integer"),
+        ({"embedding_dim": 10**9}, "embedding_dim 1000000000 out of range"),
         ({"distance": "manhattan"}, "unknown distance 'manhattan'"),
         ({"modality": "smell"}, "unknown modality 'smell'"),
         ({"threshold": {"value": -1.0, "operating_point": "eer"}}, "threshold -1.0 is negative"),

@@ -81,21 +81,27 @@ def main() -> None:
         except BrokenPipeError:
             quiet_broken_pipe()
         except Exception as error:  # the boundary: nothing unforeseen leaves as a traceback
-            usage = getattr(error, "format_message", None)
-            if callable(usage) and isinstance(getattr(error, "exit_code", None), int):  # click's usage errors
-                if type(error).__name__ == "NoArgsIsHelpError":
-                    app(["--help"], standalone_mode=False)
-                    sys.exit(0)
-                fail(f"{usage()} ({_help_for(sys.argv[1:2])})")
-            if type(error).__name__ == "Abort":
-                print("siamcli: interrupted", file=sys.stderr)
-                sys.exit(130)
+            _click_error(error)
             if os.environ.get("SIAMCLI_DEBUG"):
                 raise
             fail(unforeseen(error))
-        except (MemoryError, RecursionError) as error:
-            fail(unforeseen(error))
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _click_error(error: Exception) -> None:
+    """Exit the way the command line's own errors ask (bad usage: one line and 2; no arguments: the
+    help; Ctrl-C at a prompt: 130); return for anything else. Recognised by shape, as typer may carry
+    its own copy of click."""
+    name = type(error).__name__
+    if name == "NoArgsIsHelpError":
+        app(["--help"], standalone_mode=False)
+        sys.exit(0)
+    usage = getattr(error, "format_message", None)
+    if callable(usage) and isinstance(getattr(error, "exit_code", None), int):
+        fail(f"{usage()} ({_help_for(sys.argv[1:2])})")
+    if name == "Abort":
+        print("siamcli: interrupted", file=sys.stderr)
+        sys.exit(130)
 
 
 def _help_for(command: list[str]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -12,7 +13,9 @@ def expand_paths(arguments: list[str]) -> list[Path]:
     paths: list[Path] = []
     for argument in arguments:
         if argument == "-":
-            paths.extend(Path(line.strip()) for line in sys.stdin if line.strip())
+            # Bytes, decoded as the file system does: `find` may print names that are not UTF-8.
+            lines = sys.stdin.buffer.read().split(b"\n")
+            paths.extend(Path(os.fsdecode(line.strip())) for line in lines if line.strip())
         else:
             paths.append(Path(argument))
     if not paths:

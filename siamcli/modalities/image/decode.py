@@ -19,6 +19,8 @@ def _to_grey(image: Image.Image) -> Image.Image:
     if image.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
         # High-bit-depth scans: stretch to 8 bits instead of letting PIL clip at 255.
         values = np.asarray(image, dtype=np.float32)
+        if not np.isfinite(values).all():
+            raise ValueError("pixels that are not numbers (NaN or infinite)")
         low, high = float(values.min()), float(values.max())
         scaled = (values - low) / max(high - low, 1e-6) * 255.0
         return Image.fromarray(scaled.astype(np.uint8), mode="L")
