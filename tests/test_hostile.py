@@ -19,6 +19,7 @@ from safetensors.torch import save
 
 import siamcli
 from siamcli.errors import SiamcliError, SiamcliWarning
+from siamcli.modalities.audio import AudioPreprocessing
 from siamcli.modelfile import FORMAT, GRAPH_TENSOR
 from tests.conftest import synthetic_face, synthetic_voice, write_face_dataset
 from tests.helpers import ENV, TINY_CARD, assert_clean_error, json_lines, tiny_model
@@ -104,6 +105,27 @@ def test_absurd_sample_rates_and_long_clips_are_refused_from_the_header(
     soundfile.write(tmp_path / "long.wav", synthetic_voice(1, 2, 8000), 8000)
     with pytest.raises(SiamcliError, match="more than the limit of 0.5 s"):
         read_audio(tmp_path / "long.wav")
+
+
+def test_long_recordings_are_read_a_block_at_a_time_and_hear_the_same(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import siamcli.modalities.audio.features as features
+
+    rate = 44100
+    voice = np.concatenate([synthetic_voice(i, 1, rate) for i in range(8)])
+    voice = voice[: voice.size // 441 * 441]  # a whole number of 8 kHz samples, so both ways agree in time
+    soundfile.write(tmp_path / "long.wav", np.stack([voice, 0.5 * voice], axis=1), rate)
+    preprocessing = AudioPreprocessing()
+    whole = features.load_clip(tmp_path / "long.wav", preprocessing)
+    model = siamcli.load_model("default:audio")
+    (at_once,) = model.embed([tmp_path / "long.wav"])
+    monkeypatch.setattr(features, "STREAM_ABOVE_SECONDS", 4.0)
+    monkeypatch.setattr(features, "BLOCK_SECONDS", 2.0)
+    blocks = features.load_clip(tmp_path / "long.wav", preprocessing)
+    (in_blocks,) = model.embed([tmp_path / "long.wav"])
+    assert blocks.shape == whole.shape and np.abs(blocks - whole).max() < 5e-3
+    assert np.linalg.norm(in_blocks - at_once) < 1e-2
 
 
 def test_pipes_are_refused_by_name_never_waited_on(tmp_path: Path, faces: Path) -> None:

@@ -7,8 +7,12 @@ seconds), and a test checks its filterbank and spectrogram against librosa's.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -18,11 +22,14 @@ from siamcli.modalities.audio.settings import AudioPreprocessing
 
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".oga", ".mp3"})
 SILENT_PEAK = 1e-4  # below -80 dBFS at its loudest: nothing was recorded
+FRAME_BLOCK = 8192  # frames computed at a time (82 s at a 10 ms hop): a short clip is one block
 LOG_FLOOR = 1e-6
 
 
 RATES = (1000, 384_000)  # sample rates a recording can sensibly have, in Hz
-MAX_SECONDS = 600.0  # a whole clip is held in memory: ten minutes at 48 kHz is about 0.5 GB at its peak
+MAX_SECONDS = 3600.0  # an hour: read a block at a time, it takes under 1 GB all told (benchmarks/audio.py)
+STREAM_ABOVE_SECONDS = 60.0  # longer files are read, resampled and framed a block at a time
+BLOCK_SECONDS, CONTEXT_SECONDS = 30.0, 0.5  # each block is resampled with this much of its neighbours
 
 
 def read_audio(path: Path) -> tuple[np.ndarray, int]:
@@ -30,33 +37,55 @@ def read_audio(path: Path) -> tuple[np.ndarray, int]:
 
     The header is checked before the samples are read: a sample rate outside 1-384 kHz, or a clip
     longer than SIAMCLI_MAX_AUDIO_SECONDS (default 600 s), is refused without decoding it."""
+    path = Path(path)
+    with _decoding_errors(path):
+        audio_info(path)
+        samples, rate = _soundfile().read(path, dtype="float32", always_2d=True)
+    signal = _mono(path, samples)
+    peak = float(np.max(np.abs(signal))) if signal.size else 0.0
+    # Floating-point files may exceed full scale; scaled to it, the log-mel stays finite (the encoder
+    # removes each band's mean over the clip, so a gain changes nothing it sees).
+    return (signal / peak if peak > 1.0 else signal), int(rate)
+
+
+def _soundfile() -> Any:
     import soundfile
 
-    path = Path(path)
+    return soundfile
+
+
+def audio_info(path: Path) -> Any:
+    """The file's header, checked: a regular file, a sample rate within RATES, at most
+    SIAMCLI_MAX_AUDIO_SECONDS long."""
     check_regular_file(path, "an audio file")
+    info = _soundfile().info(path)
+    if not RATES[0] <= info.samplerate <= RATES[1]:
+        raise SiamcliError(f"{path}: sample rate {info.samplerate} Hz (siamcli reads {RATES[0]}-{RATES[1]} Hz)")
+    longest = limit("MAX_AUDIO_SECONDS", MAX_SECONDS)
+    if info.frames > longest * info.samplerate:
+        raise SiamcliError(
+            f"{path}: {info.frames / info.samplerate:.0f} s long, more than the limit of {longest:g} s "
+            "(SIAMCLI_MAX_AUDIO_SECONDS)"
+        )
+    return info
+
+
+@contextmanager
+def _decoding_errors(path: Path) -> Iterator[None]:
     try:
-        info = soundfile.info(path)
-        if not RATES[0] <= info.samplerate <= RATES[1]:
-            raise SiamcliError(f"{path}: sample rate {info.samplerate} Hz (siamcli reads {RATES[0]}-{RATES[1]} Hz)")
-        longest = limit("MAX_AUDIO_SECONDS", MAX_SECONDS)
-        if info.frames > longest * info.samplerate:
-            raise SiamcliError(
-                f"{path}: {info.frames / info.samplerate:.0f} s long, more than the limit of {longest:g} s "
-                "(SIAMCLI_MAX_AUDIO_SECONDS)"
-            )
-        samples, rate = soundfile.read(path, dtype="float32", always_2d=True)
+        yield
     except PermissionError:
         raise SiamcliError(f"{path}: cannot read (permission denied)") from None
     except (RuntimeError, ValueError, TypeError, EOFError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise SiamcliError(f"{path}: not a readable audio file (WAV, FLAC, OGG or MP3): {printable(reason)}") from None
+
+
+def _mono(path: Path, samples: np.ndarray) -> np.ndarray:
     signal = samples.mean(axis=1)
     if not np.isfinite(signal).all():
         raise SiamcliError(f"{path}: holds samples that are not numbers (NaN or infinite): not audio")
-    peak = float(np.max(np.abs(signal))) if signal.size else 0.0
-    # Floating-point files may exceed full scale; scaled to it, the log-mel stays finite (the encoder
-    # removes each band's mean over the clip, so a gain changes nothing it sees).
-    return (signal / peak if peak > 1.0 else signal), int(rate)
+    return signal
 
 
 def resample(signal: np.ndarray, rate: int, target: int) -> np.ndarray:
@@ -83,7 +112,13 @@ def trim_silence(signal: np.ndarray, rate: int, top_db: float) -> np.ndarray:
     length, hop = max(1, int(0.025 * rate)), max(1, int(0.010 * rate))
     if signal.size < length:
         return signal
-    rms = np.sqrt(np.mean(_frames(signal, length, hop).astype(np.float64) ** 2, axis=1))
+    frames = _frames(signal, length, hop)
+    rms = np.concatenate(  # a block of frames at a time: an hour of frames at once would be gigabytes
+        [
+            np.sqrt(np.mean(frames[start : start + FRAME_BLOCK].astype(np.float64) ** 2, axis=1))
+            for start in range(0, len(frames), FRAME_BLOCK)
+        ]
+    )
     loud = np.flatnonzero(20 * np.log10(np.maximum(rms, 1e-10) / max(rms.max(), 1e-10)) > -top_db)
     return signal[loud[0] * hop : loud[-1] * hop + length]
 
@@ -125,26 +160,68 @@ def log_mel(signal: np.ndarray, preprocessing: AudioPreprocessing) -> np.ndarray
     window = np.zeros(n_fft, dtype=np.float32)
     offset = (n_fft - win) // 2
     window[offset : offset + win] = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(win) / win)
-    power = np.abs(np.fft.rfft(_frames(padded, n_fft, hop) * window, axis=1)) ** 2
     basis = mel_filterbank(rate, n_fft, preprocessing.n_mels, preprocessing.fmin, preprocessing.fmax)
-    return np.log(basis @ power.T.astype(np.float32) + LOG_FLOOR).astype(np.float32)
+    frames = _frames(padded, n_fft, hop)
+    parts = []
+    for start in range(0, len(frames), FRAME_BLOCK):  # spectra a block of frames at a time: memory stays flat
+        power = np.abs(np.fft.rfft(frames[start : start + FRAME_BLOCK] * window, axis=1)) ** 2
+        parts.append(np.log(basis @ power.T.astype(np.float32) + LOG_FLOOR).astype(np.float32))
+    return np.concatenate(parts, axis=1)
 
 
 def load_clip(path: Path, preprocessing: AudioPreprocessing) -> np.ndarray:
-    """A file as the model hears it: mono, at its rate, silence trimmed, checked to hold enough sound."""
-    signal, rate = read_audio(path)
-    if signal.size == 0:
-        raise SiamcliError(f"{path}: empty audio file (no samples)")
-    if np.max(np.abs(signal)) < SILENT_PEAK:
-        raise SiamcliError(f"{path}: silent (nothing louder than -80 dBFS)")
+    """A file as the model hears it: mono, at its rate, silence trimmed, checked to hold enough sound.
+    Files longer than STREAM_ABOVE_SECONDS are read and resampled a block at a time."""
+    path = Path(path)
+    with _decoding_errors(path):
+        info = audio_info(path)
     target = preprocessing.sample_rate
-    sound = trim_silence(resample(signal, rate, target), target, preprocessing.trim_db)
+    if info.frames > STREAM_ABOVE_SECONDS * info.samplerate:
+        resampled = _resampled_in_blocks(path, info.samplerate, target)
+    else:
+        signal, rate = read_audio(path)
+        _check_loud_enough(path, signal)
+        resampled = resample(signal, rate, target)
+    sound = trim_silence(resampled, target, preprocessing.trim_db)
     seconds, minimum = sound.size / target, preprocessing.min_seconds
     if seconds < minimum:
         raise SiamcliError(
             f"{path}: too short ({seconds:.2f} s of sound after trimming silence; at least {minimum:g} s)"
         )
     return sound
+
+
+def _check_loud_enough(path: Path, signal: np.ndarray) -> None:
+    if signal.size == 0:
+        raise SiamcliError(f"{path}: empty audio file (no samples)")
+    if np.max(np.abs(signal)) < SILENT_PEAK:
+        raise SiamcliError(f"{path}: silent (nothing louder than -80 dBFS)")
+
+
+def _resampled_in_blocks(path: Path, rate: int, target: int) -> np.ndarray:
+    """A long file, mono at `target`, never holding more than a block of it at its own rate: a first
+    pass finds its peak, a second resamples BLOCK_SECONDS at a time, each block with CONTEXT_SECONDS of
+    its neighbours on either side so that its edges come out as if the whole file had been resampled."""
+    soundfile = _soundfile()
+    unit = rate // math.gcd(rate, target)  # input samples that map to a whole number of output samples
+    step = max(unit, round(BLOCK_SECONDS * rate / unit) * unit)
+    context = max(unit, round(CONTEXT_SECONDS * rate / unit) * unit)
+    with _decoding_errors(path), soundfile.SoundFile(path) as file:
+        total, peak = file.frames, 0.0
+        for block in file.blocks(blocksize=step, dtype="float32", always_2d=True):
+            peak = max(peak, float(np.max(np.abs(_mono(path, block)))))
+        if peak < SILENT_PEAK:
+            raise SiamcliError(f"{path}: silent (nothing louder than -80 dBFS)")
+        scale = 1.0 / peak if peak > 1.0 else 1.0
+        out = np.empty(max(1, round(total * target / rate)), np.float32)
+        for start in range(0, total, step):
+            begin, end = max(0, start - context), min(total, start + step + context)
+            file.seek(begin)
+            chunk = resample(_mono(path, file.read(end - begin, dtype="float32", always_2d=True)) * scale, rate, target)
+            first, last = start * target // rate, min(out.size, (start + step) * target // rate)
+            offset = begin * target // rate
+            out[first:last] = chunk[first - offset : last - offset]
+    return out
 
 
 def load_features(path: Path, preprocessing: AudioPreprocessing) -> np.ndarray:
