@@ -19,8 +19,9 @@ class Distance(Protocol):
         """Distance between a[i] and b[i] for every i."""
         ...
 
-    def pairwise(self, a: Array, b: Array) -> Array:
-        """Matrix of distances between every a[i] and every b[j]."""
+    def pairwise(self, a: Array, b: Array, b_squared_norms: Array | None = None) -> Array:
+        """Matrix of distances between every a[i] and every b[j]. `b_squared_norms`, when given, are
+        b's rows' squared norms, computed once for a gallery searched many times."""
         ...
 
 
@@ -34,8 +35,9 @@ class Euclidean:
     def paired(self, a: Array, b: Array) -> Array:
         return (_squared_norms(a - b).clip(min=_EPS)) ** 0.5
 
-    def pairwise(self, a: Array, b: Array) -> Array:
-        squared = _squared_norms(a)[:, None] + _squared_norms(b)[None, :] - 2.0 * (a @ b.T)
+    def pairwise(self, a: Array, b: Array, b_squared_norms: Array | None = None) -> Array:
+        b_squared = _squared_norms(b) if b_squared_norms is None else b_squared_norms
+        squared = _squared_norms(a)[:, None] + b_squared[None, :] - 2.0 * (a @ b.T)
         return squared.clip(min=_EPS) ** 0.5
 
 
@@ -45,9 +47,9 @@ class Cosine:
     def paired(self, a: Array, b: Array) -> Array:
         return 1.0 - (a * b).sum(-1) / ((_squared_norms(a) * _squared_norms(b)).clip(min=_EPS) ** 0.5)
 
-    def pairwise(self, a: Array, b: Array) -> Array:
+    def pairwise(self, a: Array, b: Array, b_squared_norms: Array | None = None) -> Array:
         norms_a = _squared_norms(a).clip(min=_EPS) ** 0.5
-        norms_b = _squared_norms(b).clip(min=_EPS) ** 0.5
+        norms_b = (_squared_norms(b) if b_squared_norms is None else b_squared_norms).clip(min=_EPS) ** 0.5
         return 1.0 - (a @ b.T) / (norms_a[:, None] * norms_b[None, :])
 
 
