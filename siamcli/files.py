@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import math
 import os
 import stat
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from siamcli.errors import SiamcliError
 
@@ -84,3 +87,19 @@ def limit(name: str, default: float) -> float:
     if not number > 0:
         raise SiamcliError(f"SIAMCLI_{name}={value!r}: must be positive")
     return number
+
+
+def json_text(value: Any, indent: int | None = None) -> str:
+    """Strict JSON of results: floats to 6 significant digits (what the data can support), and a value
+    that is not finite as null, never a NaN or Infinity token that other JSON readers refuse."""
+    return json.dumps(_finite(value), indent=indent, allow_nan=False)
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return float(f"{value:.6g}") if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ import numpy as np
 from siamcli.core.thresholds import Roc, roc
 from siamcli.errors import SiamcliError
 from siamcli.evaluation import WORST_SHOWN, EvaluationSet
-from siamcli.files import write_atomic
+from siamcli.files import json_text, write_atomic
 
 
 @dataclass
@@ -223,6 +222,6 @@ def write_report(directory: Path, evaluated: list[Evaluated], data: str) -> list
         write_atomic(directory / name, png)
         written.append(directory / name)
     document = [{"model": item.label, "data": data, **item.metrics} for item in evaluated]
-    write_atomic(directory / "metrics.json", (json.dumps(document, indent=2) + "\n").encode())
+    write_atomic(directory / "metrics.json", (json_text(document, indent=2) + "\n").encode())
     write_atomic(directory / "report.html", _html(evaluated, data, images).encode())
     return [*written, directory / "metrics.json", directory / "report.html"]

@@ -251,10 +251,10 @@ def test_blank_images_are_refused(tmp_path: Path, pixels: np.ndarray) -> None:
 
 
 def test_json_output_is_strict() -> None:
-    from siamcli.cli.output import _clean
+    from siamcli.files import json_text
 
-    cleaned = _clean({"a": float("nan"), "b": [float("inf"), 1.5]})
-    assert json.dumps(cleaned, allow_nan=False) == '{"a": null, "b": [null, 1.5]}'
+    text = json_text({"a": float("nan"), "b": [float("inf"), 1.5, 0.1234567891]})
+    assert text == '{"a": null, "b": [null, 1.5, 0.123457]}'
 
 
 def test_a_near_copy_enrolled_under_another_name_is_flagged(tmp_path: Path, faces: Path) -> None:

@@ -3,14 +3,13 @@ everything else on stderr."""
 
 from __future__ import annotations
 
-import json
-import math
 import sys
 from typing import Any
 
 from rich.console import Console
 
 from siamcli.errors import printable
+from siamcli.files import json_text
 
 stderr = Console(stderr=True)
 
@@ -25,21 +24,9 @@ def want_json(flag: bool) -> bool:
     return flag or not sys.stdout.isatty()
 
 
-def _clean(value: Any) -> Any:
-    """Floats to 6 significant digits (what the data can support), so JSON stays readable; a value
-    that is not finite becomes null, so the JSON stays strict (no NaN or Infinity tokens)."""
-    if isinstance(value, float):
-        return float(f"{value:.6g}") if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    return value
-
-
 def print_json(value: Any) -> None:
     try:
-        sys.stdout.write(json.dumps(_clean(value), allow_nan=False) + "\n")
+        sys.stdout.write(json_text(value) + "\n")
         sys.stdout.flush()
     except BrokenPipeError:  # the reader went away (| head): stop here, quietly
         from siamcli.cli import quiet_broken_pipe
