@@ -3,7 +3,9 @@ text from outside (file names, identity names) is shown: literally, one line, no
 
 from __future__ import annotations
 
+import os
 import unicodedata
+from pathlib import Path
 
 
 class SiamcliError(Exception):
@@ -18,11 +20,21 @@ class SiamcliWarning(UserWarning):
     sample nearly identical to someone else's): one line on stderr."""
 
 
+def path_text(path: Path | str) -> str:
+    """A path as text that any UTF-8 consumer (JSON, SQLite, a terminal) takes: bytes of a file name
+    that are not UTF-8 become \\xNN instead of breaking the output."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def printable(text: object) -> str:
     """`text` safe to show on one line: control, format (bidi overrides, zero-width) and separator
     characters become escapes, and bytes that are not UTF-8 (in file names) become \\xNN."""
-    shown = str(text).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     return "".join(
         ch if ch == " " or unicodedata.category(ch)[0] not in "CZ" else ch.encode("unicode_escape").decode("ascii")
-        for ch in shown
+        for ch in path_text(str(text))
     )
+
+
+def first_line(error: BaseException) -> str:
+    """What an exception from a library says, on one line (its type when it says nothing)."""
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

@@ -51,12 +51,6 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def path_text(path: Path | str) -> str:
-    """A path as text that any UTF-8 consumer (JSON, SQLite, a terminal) takes: bytes of a file name
-    that are not UTF-8 become \\xNN instead of breaking the output."""
-    return os.fsencode(path).decode("utf-8", "backslashreplace")
-
-
 def check_regular_file(path: Path, what: str) -> int:
     """The size of a regular file, or one line saying why `path` cannot be read as `what`: a pipe or a
     device would hang a reader, a folder is not a file."""

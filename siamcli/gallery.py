@@ -103,8 +103,10 @@ class EnrolReport:
     already: int  # the same content was enrolled for this identity before
 
 
-def default_gallery_path() -> Path:
-    """Where the gallery lives when no path is given: gallery.db in the user's data folder."""
+def gallery_path(path: Path | str | None = None) -> Path:
+    """The gallery at `path`, or when none is given gallery.db in the user's data folder."""
+    if path is not None:
+        return Path(path)
     from platformdirs import user_data_path
 
     return user_data_path("siamcli", appauthor=False) / "gallery.db"
@@ -127,15 +129,20 @@ def check_identity_name(identity: str) -> str:
     return name
 
 
-def _gallery_errors(method: Callable[..., T]) -> Callable[..., T]:
+@contextmanager
+def _sqlite_errors(path: Path) -> Iterator[None]:
     """SQLite's errors (read-only, locked, disk full, I/O) as one line naming the gallery."""
+    try:
+        yield
+    except sqlite3.Error as error:
+        raise SiamcliError(f"{path}: cannot use the gallery ({error})") from None
 
+
+def _gallery_errors(method: Callable[..., T]) -> Callable[..., T]:
     @functools.wraps(method)
     def named(self: Gallery, *args: Any, **kwargs: Any) -> T:
-        try:
+        with _sqlite_errors(self.path):
             return method(self, *args, **kwargs)
-        except sqlite3.Error as error:
-            raise SiamcliError(f"{self.path}: cannot use the gallery ({error})") from None
 
     return named
 
@@ -412,10 +419,8 @@ class Gallery:
         return Enrolled.from_grouped_rows([row[0] for row in rows], embeddings.astype(np.float32, copy=False))
 
     def samples(self, identity: str | None = None) -> Iterator[EnrolledSample]:
-        try:
+        with _sqlite_errors(self.path):
             yield from self._samples(identity)
-        except sqlite3.Error as error:
-            raise SiamcliError(f"{self.path}: cannot use the gallery ({error})") from None
 
     def _samples(self, identity: str | None) -> Iterator[EnrolledSample]:
         by_id = {c.id: c for c in self.collections()}
@@ -432,4 +437,4 @@ class Gallery:
 
 def open_gallery(path: Path | str | None = None, create: bool = False) -> Gallery:
     """A gallery file (default: gallery.db in the user's data folder), as a context manager."""
-    return Gallery.open(Path(path) if path is not None else default_gallery_path(), create=create)
+    return Gallery.open(gallery_path(path), create=create)

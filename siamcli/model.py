@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from siamcli.core.distances import Distance, get_distance
-from siamcli.errors import SiamcliError
+from siamcli.errors import SiamcliError, first_line
 from siamcli.gallery import ModelRef
 from siamcli.inference import OnnxEncoder, check_graph
 from siamcli.modalities import Decoded, Modality, all_suffixes, get_modality, modality_of
@@ -119,10 +119,6 @@ class Unusable:
 
     path: Path
     problem: str  # one line naming the file and the problem
-
-
-def first_line(error: BaseException) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def load_model(path: Path | str) -> Model:

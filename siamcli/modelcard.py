@@ -126,9 +126,6 @@ class ModelCard:
     created: str | None = None
     siamcli_version: str | None = None
 
-    def with_threshold(self, threshold: ThresholdRecord) -> ModelCard:
-        return replace(self, threshold=threshold)
-
     def to_json(self) -> dict[str, Any]:
         return to_json(self)
 

@@ -110,13 +110,30 @@ class ModelFile:
     fingerprint: str  # of what decides the model's embeddings: galleries bind to it
 
 
-def read_model_file(path: Path) -> ModelFile:
-    """A model file's card, ONNX graph and fingerprint, its header parsed once."""
-    path = Path(path)
+@dataclass(frozen=True)
+class _Parsed:
+    data: bytes  # the whole file
+    header: dict[str, Any]  # safetensors' header
+    start: int  # where the tensor data starts
+    meta: dict[str, Any]  # siamcli's metadata, as stored
+    card: ModelCard
+
+
+def _parse(path: Path) -> _Parsed:
+    """A model file read once and its header parsed once; a file that is not a siamcli model, or a
+    damaged one, is refused by name."""
     data = read_bytes(path)
     header, start = _safetensors_header(path, data)
     meta = _siamcli_meta(path, header)
-    return ModelFile(_card(path, meta), _inference_graph(path, data, header, start), _fingerprint(data, start, meta))
+    return _Parsed(data, header, start, meta, _card(path, meta))
+
+
+def read_model_file(path: Path) -> ModelFile:
+    """A model file's card, ONNX graph and fingerprint."""
+    path = Path(path)
+    parsed = _parse(path)
+    graph = _inference_graph(path, parsed.data, parsed.header, parsed.start)
+    return ModelFile(parsed.card, graph, _fingerprint(parsed.data, parsed.start, parsed.meta))
 
 
 def read_bytes(path: Path) -> bytes:
@@ -135,9 +152,7 @@ def read_bytes(path: Path) -> bytes:
 
 
 def read_card(path: Path) -> ModelCard:
-    path = Path(path)
-    header, _ = _safetensors_header(path, read_bytes(path))
-    return _card(path, _siamcli_meta(path, header))
+    return _parse(Path(path)).card
 
 
 def write_model(path: Path, encoder: Any, card: ModelCard) -> None:
@@ -159,14 +174,11 @@ def update_threshold(path: Path, threshold: ThresholdRecord) -> None:
     """Rewrite the model's threshold, atomically; the tensor bytes stay as they were, so the
     fingerprint (and every gallery bound to it) survives a recalibration."""
     path = Path(path)
-    data = read_bytes(path)
-    header, start = _safetensors_header(path, data)
-    meta = _siamcli_meta(path, header)
-    _card(path, meta)  # a damaged model is refused, not rewritten
-    header["__metadata__"]["siamcli"] = json.dumps({**meta, "threshold": threshold.to_json()})
-    encoded = json.dumps(header, separators=(",", ":")).encode()
+    parsed = _parse(path)  # a damaged model is refused, not rewritten
+    parsed.header["__metadata__"]["siamcli"] = json.dumps({**parsed.meta, "threshold": threshold.to_json()})
+    encoded = json.dumps(parsed.header, separators=(",", ":")).encode()
     encoded += b" " * (-len(encoded) % 8)  # safetensors aligns the tensor data to 8 bytes
-    write_atomic(path, struct.pack("<Q", len(encoded)) + encoded + data[start:])
+    write_atomic(path, struct.pack("<Q", len(encoded)) + encoded + parsed.data[parsed.start :])
 
 
 def load_torch_encoder(path: Path) -> Any:
@@ -176,12 +188,10 @@ def load_torch_encoder(path: Path) -> Any:
     from siamcli.core.encoders import build_encoder
     from siamcli.modalities import import_encoders
 
-    data = read_bytes(path)
-    header, _ = _safetensors_header(Path(path), data)
-    card = _card(Path(path), _siamcli_meta(Path(path), header))
-    state = load(data)
+    parsed = _parse(Path(path))
+    state = load(parsed.data)
     state.pop(GRAPH_TENSOR, None)
     import_encoders()
-    encoder = build_encoder(card.encoder)
+    encoder = build_encoder(parsed.card.encoder)
     encoder.load_state_dict(state)
     return encoder.eval()

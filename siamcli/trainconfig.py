@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
 from siamcli.core.registry import Spec
+from siamcli.core.thresholds import check_far
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,8 @@ class TrainConfig:
                 raise ValueError(f"{name.replace('_', '-')} must be at least {low}")
         if self.members < 1 or not self.lr > 0 or self.weight_decay < 0:
             raise ValueError("members must be at least 1, lr positive and weight decay not negative")
-        if self.target_far is not None and not 0 <= self.target_far < 1:
-            raise ValueError("the target false-accept rate must be in [0, 1)")
+        if self.target_far is not None:
+            check_far(self.target_far)
 
     def settings(self) -> dict[str, Any]:
         """The scalar settings, as the model file's training record keeps them."""

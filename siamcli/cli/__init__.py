@@ -12,7 +12,7 @@ import typer
 
 from siamcli import __version__
 from siamcli.cli import calibrate, embed, enroll, evaluate, gallery, pairs, train, verify
-from siamcli.errors import SiamcliError, SiamcliWarning, printable
+from siamcli.errors import SiamcliError, SiamcliWarning, first_line, printable
 
 app = typer.Typer(
     name="siamcli",
@@ -58,8 +58,7 @@ def unforeseen(error: BaseException) -> str:
         return "input nested too deeply to read"
     if isinstance(error, OSError) and error.filename is not None:
         return f"{error.filename}: {error.strerror or error}"
-    first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    return f"unexpected {type(error).__name__}: {first_line} (SIAMCLI_DEBUG=1 shows where)"
+    return f"unexpected {type(error).__name__}: {first_line(error)} (SIAMCLI_DEBUG=1 shows where)"
 
 
 def main() -> None:

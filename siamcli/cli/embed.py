@@ -19,7 +19,7 @@ def embed_command(
     then 2."""
     from siamcli.cli.inputs import expand_paths
     from siamcli.cli.output import note, print_json
-    from siamcli.files import path_text
+    from siamcli.errors import path_text
     from siamcli.model import Unusable
     from siamcli.usecases.embed import embed
 

@@ -16,10 +16,10 @@ def enroll_command(
     """Embed reference samples of NAME and store them in the gallery (the same file twice is stored once)."""
     from siamcli.cli.inputs import expand_paths
     from siamcli.cli.output import note
-    from siamcli.gallery import default_gallery_path
+    from siamcli.gallery import gallery_path
     from siamcli.usecases.enroll import enroll
 
-    path = gallery or default_gallery_path()
+    path = gallery_path(gallery)
     report = enroll(name, expand_paths(files), model=model, gallery=path)
     already = f" ({report.already} already enrolled)" if report.already else ""
     added = f"{report.added} sample{'s' * (report.added != 1)}"

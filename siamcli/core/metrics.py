@@ -1,6 +1,6 @@
 """Verification and one-shot identification metrics, on distances (smaller means more alike).
 
-Verification metrics read a `Trials` (sorted once); one-shot episodes read the samples' distance matrix.
+Verification metrics read a `Trials` (sorted once); one-shot episodes compute only the distances they need.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import numpy as np
 
 from siamcli.core.distances import Distance
 from siamcli.core.thresholds import error_rates, roc, threshold_at_far
-from siamcli.core.trials import Trials
+from siamcli.core.trials import Groups, Trials
 
 
 def roc_auc(trials: Trials) -> float:
@@ -92,8 +92,8 @@ def one_shot_episodes(
     episodes at a time: never the samples' whole distance matrix. Identities are indices into the
     sorted distinct labels; those with one sample give no query and are never drawn.
     """
-    _, inverse = np.unique(np.asarray(labels), return_inverse=True)
-    counts = np.bincount(inverse)
+    groups = Groups.of(labels)
+    counts, first, by_identity = groups.sizes, groups.starts, groups.by_identity
     usable = counts >= 2
     if np.count_nonzero(usable) < n_way:
         raise ValueError(f"{n_way}-way needs {n_way} identities with two samples, found {np.count_nonzero(usable)}")
@@ -102,8 +102,6 @@ def one_shot_episodes(
         keys = rng.random((min(EPISODE_CHUNK, episodes - start), counts.size))
         keys[:, ~usable] = -1.0
         chosen[start : start + len(keys)] = np.argsort(-keys, axis=1)[:, :n_way]  # n_way distinct, uniformly
-    by_identity = np.argsort(inverse, kind="stable")
-    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
     reference_offset = (rng.random(chosen.shape) * counts[chosen]).astype(int)
     references = by_identity[first[chosen] + reference_offset]
     rows = np.arange(episodes)

@@ -36,9 +36,6 @@ class Registry(Generic[T]):
 
         return register
 
-    def __contains__(self, name: str) -> bool:
-        return name in self._parts
-
     def names(self) -> list[str]:
         return sorted(self._parts)
 

@@ -65,20 +65,40 @@ class Trials:
         return np.where(self.same, a, a * b).astype(np.float64)
 
 
+@dataclass(frozen=True)
+class Groups:
+    """Samples grouped by identity: identity i's samples are by_identity[starts[i] : starts[i] + sizes[i]]
+    (in index order), identities numbered as the sorted distinct labels."""
+
+    sizes: np.ndarray
+    starts: np.ndarray
+    by_identity: np.ndarray
+
+    @classmethod
+    def of(cls, labels: Any) -> Groups:
+        _, identity = np.unique(np.asarray(labels), return_inverse=True)
+        sizes = np.bincount(identity).astype(np.int64)
+        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        return cls(sizes, starts, np.argsort(identity, kind="stable"))
+
+    def members(self, i: int) -> np.ndarray:
+        return self.by_identity[self.starts[i] : self.starts[i] + self.sizes[i]]
+
+
 def genuine_pairs(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Every pair of samples of one identity, as index arrays."""
-    labels = np.asarray(labels)
+    groups = Groups.of(labels)
     firsts, seconds = [], []
-    for label in np.unique(labels):
-        members = np.flatnonzero(labels == label)
-        i, j = np.triu_indices(members.size, k=1)
-        firsts.append(members[i])
-        seconds.append(members[j])
+    for i in range(groups.sizes.size):
+        members = groups.members(i)
+        a, b = np.triu_indices(members.size, k=1)
+        firsts.append(members[a])
+        seconds.append(members[b])
     return np.concatenate(firsts), np.concatenate(seconds)
 
 
 def impostor_pair_count(labels: np.ndarray) -> int:
-    sizes = np.bincount(np.unique(np.asarray(labels), return_inverse=True)[1]).astype(np.int64)
+    sizes = Groups.of(labels).sizes
     return int((sizes.sum() ** 2 - (sizes**2).sum()) // 2)
 
 
@@ -89,10 +109,8 @@ def stratified_impostor_pairs(
     pairs (random rounding): every impostor pair is drawn with the same probability, so rates measured
     on the draw estimate those of all pairs without weights, and no pair of identities is left out by
     design. Index arrays, never the whole pairs matrix."""
-    _, inverse = np.unique(np.asarray(labels), return_inverse=True)
-    by_identity = np.argsort(inverse, kind="stable")
-    sizes = np.bincount(inverse).astype(np.int64)
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    groups = Groups.of(labels)
+    sizes, starts = groups.sizes, groups.starts
     a, b = np.triu_indices(sizes.size, k=1)
     cells = sizes[a] * sizes[b]  # impostor pairs of each pair of identities
     fraction = min(1.0, count / cells.sum())
@@ -108,7 +126,7 @@ def stratified_impostor_pairs(
         cell[repeated] = (rng.random(repeated.size) * cells[pair_of_draw[repeated]]).astype(np.int64)
     ia, ib = a[pair_of_draw], b[pair_of_draw]
     row, column = np.divmod(cell, sizes[ib])
-    return by_identity[starts[ia] + row], by_identity[starts[ib] + column]
+    return groups.by_identity[starts[ia] + row], groups.by_identity[starts[ib] + column]
 
 
 def paired_distances(

@@ -11,8 +11,7 @@ from pathlib import Path
 from typing import TextIO
 
 from siamcli.data.dataset import Dataset, require_pairs_possible
-from siamcli.errors import SiamcliError
-from siamcli.files import path_text
+from siamcli.errors import SiamcliError, path_text
 
 HEADER = ["path_a", "path_b", "label"]
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from siamcli.core.search import identity_distances
-from siamcli.errors import SiamcliWarning
-from siamcli.files import path_text, sha256_of
-from siamcli.gallery import EnrolReport, Gallery, ModelRef, NewSample, check_identity_name, default_gallery_path
+from siamcli.errors import SiamcliWarning, path_text
+from siamcli.files import sha256_of
+from siamcli.gallery import EnrolReport, Gallery, ModelRef, NewSample, check_identity_name, gallery_path
 from siamcli.model import Model, choose_model
 
 
@@ -28,7 +28,7 @@ def enroll(
     nothing enrolled and nothing left on disk. Without `model`, the model of the gallery's collection
     for these files, else the shipped one."""
     name = check_identity_name(name)
-    path = Path(gallery) if gallery is not None else default_gallery_path()
+    path = gallery_path(gallery)
     paths = [Path(f) for f in files]
     existing = Gallery.open(path, create=True) if path.exists() else None
     try:

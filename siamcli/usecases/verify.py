@@ -13,9 +13,8 @@ import numpy as np
 
 from siamcli.core.search import SCORES, Enrolled, identity_distances, ranked
 from siamcli.core.thresholds import accepts
-from siamcli.errors import SiamcliError, SiamcliWarning
-from siamcli.files import path_text
-from siamcli.gallery import Collection, Gallery, ModelRef, default_gallery_path
+from siamcli.errors import SiamcliError, SiamcliWarning, path_text
+from siamcli.gallery import Collection, Gallery, ModelRef, gallery_path
 from siamcli.model import Model, Unusable, choose_model
 
 
@@ -71,7 +70,7 @@ def verify(
     if threshold is not None and not threshold >= 0:
         raise SiamcliError(f"--threshold {threshold}: must be a distance, 0 or more")
     paths = [Path(f) for f in files]
-    with Gallery.open(Path(gallery) if gallery is not None else default_gallery_path()) as opened:
+    with Gallery.open(gallery_path(gallery)) as opened:
         loaded, ref = choose_model(opened, paths, model)
         verifier = Verifier.for_collection(opened, loaded, ref, claim, threshold, score, top_k)
     return verifier.verdicts(paths)

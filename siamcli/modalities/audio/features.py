@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from siamcli.errors import SiamcliError, printable
+from siamcli.errors import SiamcliError, first_line, printable
 from siamcli.files import check_regular_file, limit
 from siamcli.modalities.audio.settings import AudioPreprocessing
 
@@ -24,10 +24,8 @@ AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".oga", ".mp3"})
 SILENT_PEAK = 1e-4  # below -80 dBFS at its loudest: nothing was recorded
 FRAME_BLOCK = 8192  # frames computed at a time (82 s at a 10 ms hop): a short clip is one block
 LOG_FLOOR = 1e-6
-
-
 RATES = (1000, 384_000)  # sample rates a recording can sensibly have, in Hz
-MAX_SECONDS = 3600.0  # an hour: read a block at a time, it takes under 1 GB all told (benchmarks/audio.py)
+MAX_SECONDS = 3600.0  # an hour; read a block at a time it stays under 1 GB (benchmarks/audio.py measures it)
 STREAM_ABOVE_SECONDS = 60.0  # longer files are read, resampled and framed a block at a time
 BLOCK_SECONDS, CONTEXT_SECONDS = 30.0, 0.5  # each block is resampled with this much of its neighbours
 
@@ -36,16 +34,30 @@ def read_audio(path: Path) -> tuple[np.ndarray, int]:
     """The signal mixed to mono (float32, peak at most 1), and the file's sample rate.
 
     The header is checked before the samples are read: a sample rate outside 1-384 kHz, or a clip
-    longer than SIAMCLI_MAX_AUDIO_SECONDS (default 600 s), is refused without decoding it."""
+    longer than SIAMCLI_MAX_AUDIO_SECONDS (default an hour), is refused without decoding it."""
     path = Path(path)
     with _decoding_errors(path):
         audio_info(path)
+    signal, rate = _read_whole(path)
+    return signal * _full_scale(_peak(signal)), rate
+
+
+def _read_whole(path: Path) -> tuple[np.ndarray, int]:
+    """The signal mixed to mono as the file holds it (its header already checked)."""
+    with _decoding_errors(path):
         samples, rate = _soundfile().read(path, dtype="float32", always_2d=True)
-    signal = _mono(path, samples)
-    peak = float(np.max(np.abs(signal))) if signal.size else 0.0
-    # Floating-point files may exceed full scale; scaled to it, the log-mel stays finite (the encoder
-    # removes each band's mean over the clip, so a gain changes nothing it sees).
-    return (signal / peak if peak > 1.0 else signal), int(rate)
+    return _mono(path, samples), int(rate)
+
+
+def _peak(signal: np.ndarray) -> float:
+    return float(np.max(np.abs(signal))) if signal.size else 0.0
+
+
+def _full_scale(peak: float) -> float:
+    """The gain that brings a signal louder than full scale (floating-point files may be) down to it,
+    so its log-mel stays finite; the encoder removes each band's mean over the clip, so a gain changes
+    nothing it sees."""
+    return 1.0 / peak if peak > 1.0 else 1.0
 
 
 def _soundfile() -> Any:
@@ -77,8 +89,8 @@ def _decoding_errors(path: Path) -> Iterator[None]:
     except PermissionError:
         raise SiamcliError(f"{path}: cannot read (permission denied)") from None
     except (RuntimeError, ValueError, TypeError, EOFError) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise SiamcliError(f"{path}: not a readable audio file (WAV, FLAC, OGG or MP3): {printable(reason)}") from None
+        reason = printable(first_line(error))
+        raise SiamcliError(f"{path}: not a readable audio file (WAV, FLAC, OGG or MP3): {reason}") from None
 
 
 def _mono(path: Path, samples: np.ndarray) -> np.ndarray:
@@ -179,9 +191,10 @@ def load_clip(path: Path, preprocessing: AudioPreprocessing) -> np.ndarray:
     if info.frames > STREAM_ABOVE_SECONDS * info.samplerate:
         resampled = _resampled_in_blocks(path, info.samplerate, target)
     else:
-        signal, rate = read_audio(path)
-        _check_loud_enough(path, signal)
-        resampled = resample(signal, rate, target)
+        signal, rate = _read_whole(path)
+        peak = _peak(signal)
+        _check_loud_enough(path, signal.size, peak)
+        resampled = resample(signal * _full_scale(peak), rate, target)
     sound = trim_silence(resampled, target, preprocessing.trim_db)
     seconds, minimum = sound.size / target, preprocessing.min_seconds
     if seconds < minimum:
@@ -191,10 +204,10 @@ def load_clip(path: Path, preprocessing: AudioPreprocessing) -> np.ndarray:
     return sound
 
 
-def _check_loud_enough(path: Path, signal: np.ndarray) -> None:
-    if signal.size == 0:
+def _check_loud_enough(path: Path, samples: int, peak: float) -> None:
+    if samples == 0:
         raise SiamcliError(f"{path}: empty audio file (no samples)")
-    if np.max(np.abs(signal)) < SILENT_PEAK:
+    if peak < SILENT_PEAK:
         raise SiamcliError(f"{path}: silent (nothing louder than -80 dBFS)")
 
 
@@ -209,10 +222,9 @@ def _resampled_in_blocks(path: Path, rate: int, target: int) -> np.ndarray:
     with _decoding_errors(path), soundfile.SoundFile(path) as file:
         total, peak = file.frames, 0.0
         for block in file.blocks(blocksize=step, dtype="float32", always_2d=True):
-            peak = max(peak, float(np.max(np.abs(_mono(path, block)))))
-        if peak < SILENT_PEAK:
-            raise SiamcliError(f"{path}: silent (nothing louder than -80 dBFS)")
-        scale = 1.0 / peak if peak > 1.0 else 1.0
+            peak = max(peak, _peak(_mono(path, block)))
+        _check_loud_enough(path, total, peak)
+        scale = _full_scale(peak)
         out = np.empty(max(1, round(total * target / rate)), np.float32)
         for start in range(0, total, step):
             begin, end = max(0, start - context), min(total, start + step + context)

@@ -7,7 +7,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps, ImageStat, UnidentifiedImageError
 
 from siamcli.errors import SiamcliError, printable
 from siamcli.files import check_regular_file, limit
@@ -33,7 +33,7 @@ def _to_grey(image: Image.Image) -> Image.Image:
 
 # Decoding holds every pixel in memory: 40 million (a 7,700 x 5,200 photo) is about 160 MB in RGBA.
 MAX_PIXELS = 40_000_000
-BLANK_SPREAD = 1.0 / 255  # a standard deviation below one grey level: nothing to recognise
+BLANK_SPREAD = 1.0  # a standard deviation below one grey level: nothing to recognise
 
 
 def _decode(path: Path, most: int) -> Image.Image:
@@ -63,18 +63,13 @@ def load_image(path: Path, size: tuple[int, int]) -> np.ndarray:
         grey = _decode(path, most)
     except Image.DecompressionBombError:
         raise SiamcliError(f"{path}: more pixels than the limit of {most:,} (SIAMCLI_MAX_PIXELS)") from None
-    except FileNotFoundError:
-        raise SiamcliError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise SiamcliError(f"{path}: is a folder, not an image") from None
     except PermissionError:
         raise SiamcliError(f"{path}: cannot read (permission denied)") from None
     except UnidentifiedImageError:
         raise SiamcliError(f"{path}: not a readable image (PGM, PNG, JPEG, GIF, BMP or TIFF)") from None
     except (OSError, ValueError, SyntaxError, EOFError, struct.error, MemoryError) as error:
         raise SiamcliError(f"{path}: corrupt or truncated image ({printable(error)})") from None
-    pixels = np.asarray(grey, dtype=np.float32) / 255.0
-    if pixels.std() < BLANK_SPREAD:
+    if ImageStat.Stat(grey).stddev[0] < BLANK_SPREAD:  # from the histogram: no copy of the pixels
         raise SiamcliError(f"{path}: blank image (every pixel the same grey): nothing to recognise")
     height, width = size
     fitted = ImageOps.fit(grey, (width, height), method=Image.Resampling.BILINEAR)
