@@ -36,8 +36,11 @@ class Euclidean:
         return (_squared_norms(a - b).clip(min=_EPS)) ** 0.5
 
     def pairwise(self, a: Array, b: Array, b_squared_norms: Array | None = None) -> Array:
+        # a's norms before b's: in training a and b are one tensor, and the order the graph is built in
+        # is the order its gradients are summed in; this order is the one the shipped models trained with.
+        a_squared = _squared_norms(a)
         b_squared = _squared_norms(b) if b_squared_norms is None else b_squared_norms
-        squared = _squared_norms(a)[:, None] + b_squared[None, :] - 2.0 * (a @ b.T)
+        squared = a_squared[:, None] + b_squared[None, :] - 2.0 * (a @ b.T)
         return squared.clip(min=_EPS) ** 0.5
 
 
