@@ -15,9 +15,10 @@ from siamcli.errors import SiamcliError, first_line
 from siamcli.gallery import ModelRef
 from siamcli.inference import OnnxEncoder, check_graph
 from siamcli.modalities import Decoded, Modality, all_suffixes, get_modality, modality_of
+from siamcli.modalities.base import embed_all
 from siamcli.modelcard import ModelCard
 from siamcli.modelfile import read_model_file
-from siamcli.models import REF_PREFIX, model_location
+from siamcli.models import REF_PREFIX, model_location, retired_models
 
 if TYPE_CHECKING:
     from siamcli.gallery import Gallery
@@ -55,19 +56,21 @@ class Model:
 
     def embed_decoded(self, decoded: Decoded, batch_size: int = 256) -> np.ndarray:
         """Embeddings of decoded inputs, each batch checked to be of the width the card declares."""
-        rows = []
-        for batch in decoded.inference_batches(batch_size):
-            try:
-                embeddings = self.encoder(batch)
-            except Exception as error:  # onnxruntime raises its own unexported exception types
-                raise SiamcliError(f"{self.path}: the model could not embed its input ({first_line(error)})") from None
-            if embeddings.ndim != 2 or embeddings.shape[1] != self.card.embedding_dim:
-                raise SiamcliError(
-                    f"{self.path}: the model gives embeddings of shape {embeddings.shape[1:]}, "
-                    f"its card declares {self.card.embedding_dim}"
-                )
-            rows.append(embeddings)
-        return self.stack(rows)
+        if len(decoded) == 0:
+            return self.stack([])
+        return embed_all(decoded, self._embed_batch, batch_size)
+
+    def _embed_batch(self, batch: np.ndarray) -> np.ndarray:
+        try:
+            embeddings = self.encoder(batch)
+        except Exception as error:  # onnxruntime raises its own unexported exception types
+            raise SiamcliError(f"{self.path}: the model could not embed its input ({first_line(error)})") from None
+        if embeddings.ndim != 2 or embeddings.shape[1] != self.card.embedding_dim:
+            raise SiamcliError(
+                f"{self.path}: the model gives embeddings of shape {embeddings.shape[1:]}, "
+                f"its card declares {self.card.embedding_dim}"
+            )
+        return embeddings
 
     def embed_files(self, paths: Sequence[Path], labels: Sequence[int] | None = None) -> np.ndarray:
         """Files decoded and embedded; a file whose embedding is not finite is refused by name, so
@@ -165,6 +168,11 @@ def choose_model(gallery: Gallery | None, paths: Sequence[Path], model: Path | s
         return shipped, model_ref(shipped, REF_PREFIX + modality)
     collection = collections[0]
     loaded = load_model(collection.model)
+    if loaded.fingerprint != collection.fingerprint and collection.model.startswith(REF_PREFIX):
+        loaded = next(
+            (model for model in map(load_model, retired_models()) if model.fingerprint == collection.fingerprint),
+            loaded,
+        )
     if loaded.fingerprint != collection.fingerprint:
         raise SiamcliError(
             f"{gallery.path}: its {modality} collection was enrolled with another version of {collection.model}; "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -20,9 +20,30 @@ class Decoded(Protocol):
         """The samples at `indices`, augmented, as a torch tensor ready for the encoder."""
         ...
 
-    def inference_batches(self, batch_size: int) -> Iterator[np.ndarray]:
-        """Every sample, unaugmented, in order, as numpy batches ready for the encoder."""
+    def inference_batches(self, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Every sample, unaugmented, as numpy batches ready for the encoder, each with the index of
+        the sample that each of its rows belongs to (a sample seen window by window has several)."""
         ...
+
+
+def embed_all(decoded: Decoded, encode: Callable[[np.ndarray], np.ndarray], batch_size: int = 256) -> np.ndarray:
+    """One embedding per sample, in order. A sample embedded window by window gets its windows' mean,
+    brought to their mean length: the mean of unit-length embeddings is a unit-length one."""
+    sums, counts, lengths = None, np.zeros(len(decoded)), np.zeros(len(decoded))
+    for batch, owners in decoded.inference_batches(batch_size):
+        rows = encode(batch)
+        if sums is None:
+            sums = np.zeros((len(decoded), rows.shape[1]))
+        np.add.at(sums, owners, rows)
+        np.add.at(counts, owners, 1)
+        np.add.at(lengths, owners, np.linalg.norm(rows, axis=1))
+    if sums is None:
+        return np.zeros((0, 0), np.float32)
+    means = sums / np.maximum(counts, 1)[:, None]
+    mean_lengths = np.linalg.norm(means, axis=1)
+    pooled = (counts > 1) & (mean_lengths > 0)  # a sample of one row keeps it exactly
+    means[pooled] *= (lengths[pooled] / counts[pooled] / mean_lengths[pooled])[:, None]
+    return means.astype(np.float32)
 
 
 class Modality(Protocol):

@@ -30,9 +30,10 @@ class DecodedImages:
 
         return augment_images(torch.from_numpy(self.images[indices]).unsqueeze(1), generator, augmentation)
 
-    def inference_batches(self, batch_size: int) -> Iterator[np.ndarray]:
+    def inference_batches(self, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         for start in range(0, len(self.images), batch_size):
-            yield standardize(self.images[start : start + batch_size])[:, None]
+            batch = self.images[start : start + batch_size]
+            yield standardize(batch)[:, None], np.arange(start, start + len(batch))
 
 
 class ImageModality:
