@@ -55,12 +55,13 @@ class OnnxEncoder:
 
 
 # The operators siamcli's own encoders export (and a few plain neighbours of theirs): standard ONNX,
-# no control flow, no custom domain. A graph with anything else was not made by siamcli.
+# no control flow (LSTM is one fixed recurrence, no subgraph), no custom domain. A graph with anything
+# else was not made by siamcli.
 OPERATORS = frozenset(
     {
-        "Abs", "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant", "Conv",
-        "Div", "Einsum", "Elu", "Equal", "Erf", "Exp", "Expand", "Flatten", "Gather", "Gemm",
-        "GlobalAveragePool", "GlobalMaxPool", "Identity", "LeakyRelu", "Log", "MatMul", "Max", "MaxPool",
+        "Abs", "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant", "ConstantOfShape",
+        "Conv", "Div", "Einsum", "Elu", "Equal", "Erf", "Exp", "Expand", "Flatten", "Gather", "Gemm",
+        "GlobalAveragePool", "GlobalMaxPool", "Identity", "LeakyRelu", "Log", "LSTM", "MatMul", "Max", "MaxPool",
         "Mean", "Min", "Mul", "Neg", "Pad", "Pow", "ReduceL2", "ReduceMax", "ReduceMean", "ReduceSum",
         "Relu", "Reshape", "Shape", "Sigmoid", "Slice", "Softmax", "Sqrt", "Squeeze", "Sub", "Tanh",
         "Transpose", "Unsqueeze", "Where",

@@ -63,3 +63,35 @@ def _mean_and_std(frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Over time (the last axis), written out so that the ONNX graph has no opset-specific std."""
     mean = frames.mean(dim=-1)
     return mean, ((frames - mean.unsqueeze(-1)) ** 2).mean(dim=-1).clamp(min=1e-6).sqrt()
+
+
+@register_encoder("ge2e-lstm")
+class Ge2eLstm(nn.Module):
+    """GE2E's speaker encoder (Wan et al. 2018), as Resemblyzer ships it trained on thousands of
+    speakers: stacked LSTMs over mel power frames, the last layer's final state projected, rectified
+    and L2-normalised. It reads windows of 1.6 s; longer clips are embedded window by window and averaged
+    (the preprocessing says so), shorter ones whole.
+
+    `trainable` says what fine-tuning adapts: "projection" (the LSTMs stay as pretrained: with a few
+    dozen speakers, anything more forgets what thousands taught) or "all".
+    """
+
+    def __init__(
+        self,
+        n_mels: int = 40,
+        hidden: int = 256,
+        layers: int = 3,
+        embedding_dim: int = 256,
+        trainable: str = "projection",
+    ) -> None:
+        super().__init__()
+        if trainable not in ("projection", "all"):
+            raise ValueError(f"trainable '{trainable}' not supported (known: projection, all)")
+        self.lstm = nn.LSTM(n_mels, hidden, layers, batch_first=True)
+        self.linear = nn.Linear(hidden, embedding_dim)
+        self.lstm.requires_grad_(trainable == "all")
+
+    def forward(self, spectrograms: torch.Tensor) -> torch.Tensor:
+        with torch.set_grad_enabled(torch.is_grad_enabled() and self.lstm.weight_hh_l0.requires_grad):
+            _, (hidden, _) = self.lstm(spectrograms.transpose(1, 2))
+        return nn.functional.normalize(torch.relu(self.linear(hidden[-1])), dim=1)
