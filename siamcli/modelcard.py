@@ -92,6 +92,7 @@ class MemberRecord:
     val_eer: float | None
     loss_per_epoch: list[float]
     val_eer_per_epoch: list[float | None]
+    start_val_eer: float | None = None  # of the pretrained weights it started from (best_epoch 0: kept)
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,17 @@ class TrainingRecord:
 
 
 @dataclass(frozen=True)
+class PretrainedRecord:
+    """Where weights converted from another package came from, and under which licence."""
+
+    package: str  # name and version, as its registry lists it
+    file: str  # inside the package
+    sha256: str  # of that file
+    licence: str  # SPDX identifier; the notice is in siamcli/models/NOTICES.md
+    converter: str  # the script in this repository that converted it
+
+
+@dataclass(frozen=True)
 class ModelCard:
     modality: str
     encoder: Spec  # the whole network (an ensemble names its member inside)
@@ -125,6 +137,7 @@ class ModelCard:
     training: TrainingRecord | None = None
     created: str | None = None
     siamcli_version: str | None = None
+    pretrained: PretrainedRecord | None = None  # weights converted from another package (or started from)
 
     def to_json(self) -> dict[str, Any]:
         return to_json(self)

@@ -25,6 +25,7 @@ class TrainConfig:
     seed: int = 0
     members: int = 8  # independently trained encoders, ensembled
     target_far: float | None = None  # None: calibrate at the equal-error point
+    start_from: str | None = None  # a model whose weights training starts from (None: random weights)
 
     def __post_init__(self) -> None:
         for name, low in (("epochs", 1), ("patience", 1), ("batch_size", 4), ("samples_per_identity", 2)):

@@ -22,6 +22,7 @@ from siamcli.core.sampling import identity_batches
 from siamcli.core.thresholds import Threshold, calibrate, equal_error_rate
 from siamcli.core.trials import Trials
 from siamcli.modalities import Decoded, import_encoders
+from siamcli.modalities.base import embed_all
 from siamcli.modelcard import MemberRecord
 from siamcli.trainconfig import TrainConfig
 
@@ -41,9 +42,10 @@ class EpochReport:
 @dataclass
 class MemberResult:
     encoder: torch.nn.Module
-    best_epoch: int
+    best_epoch: int  # 0: the starting weights, which no epoch beat
     val_eer: float | None
     history: list[EpochReport]
+    start_val_eer: float | None = None  # of the pretrained weights it started from
 
 
 @dataclass
@@ -64,6 +66,7 @@ class TrainResult:
                 val_eer=m.val_eer,
                 loss_per_epoch=[round(r.loss, 5) for r in m.history],
                 val_eer_per_epoch=[None if r.val_eer is None else round(r.val_eer, 5) for r in m.history],
+                start_val_eer=None if m.start_val_eer is None else round(m.start_val_eer, 5),
             )
             for m in self.members
         ]
@@ -72,12 +75,19 @@ class TrainResult:
 @torch.no_grad()
 def embed_decoded(encoder: torch.nn.Module, decoded: Decoded, batch_size: int = 256) -> np.ndarray:
     encoder.eval()
-    outputs = [encoder(torch.from_numpy(batch)).numpy() for batch in decoded.inference_batches(batch_size)]
-    return np.concatenate(outputs) if outputs else np.zeros((0, 0), np.float32)
+    return embed_all(decoded, lambda batch: encoder(torch.from_numpy(batch)).numpy(), batch_size)
 
 
 def all_trials(encoder: torch.nn.Module, decoded: Decoded, distance: str) -> Trials:
     return Trials.all_pairs(embed_decoded(encoder, decoded), decoded.labels, get_distance(distance))
+
+
+def starting_weights(model: str) -> dict[str, torch.Tensor]:
+    """The torch weights of a model file or shipped model (default:<modality>) to start training from."""
+    from siamcli.modelfile import load_torch_encoder
+    from siamcli.models import model_location
+
+    return load_torch_encoder(model_location(model)).state_dict()
 
 
 def loss_and_miner(config: TrainConfig) -> tuple[Any, Any]:
@@ -100,6 +110,8 @@ def train_member(
     generator = torch.Generator().manual_seed(seed)
 
     encoder = build_encoder(config.encoder)
+    if config.start_from is not None:
+        encoder.load_state_dict(starting_weights(config.start_from))
     loss_fn, miner = loss_and_miner(config)
     optimizer = torch.optim.AdamW(encoder.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
@@ -111,11 +123,16 @@ def train_member(
 
     # Checkpoints are eligible from half-way through the one-cycle schedule: before that, a barely
     # trained network's near-random features can win on a few validation people by luck (seen on ORL:
-    # an epoch-7 network "won" on 6 people and was far worse on everyone else).
-    first_eligible = max(1, config.epochs // 2)
+    # an epoch-7 network "won" on 6 people and was far worse on everyone else). A pretrained start is
+    # no such luck: it is epoch 0, and the run only keeps an epoch that does better on the held-out
+    # identities, so fine-tuning never ends worse than it started.
+    first_eligible = 1 if config.start_from is not None else max(1, config.epochs // 2)
     start = time.perf_counter()
     best_state: dict[str, Any] = {}
-    best_eer, best_epoch = float("inf"), 0
+    best_eer, best_epoch, start_eer = float("inf"), 0, None
+    if config.start_from is not None and val_set is not None:
+        best_state = copy.deepcopy(encoder.state_dict())
+        best_eer = start_eer = equal_error_rate(all_trials(encoder, val_set, config.distance))[0]
     history: list[EpochReport] = []
     for epoch in range(1, config.epochs + 1):
         encoder.train()
@@ -135,7 +152,7 @@ def train_member(
             val_eer, _ = equal_error_rate(all_trials(encoder, val_set, config.distance))
         eligible = epoch >= first_eligible
         # Ties go to the later, better-trained epoch; without validation the last epoch is kept.
-        if eligible and (val_eer is None or val_eer <= best_eer):
+        if eligible and (val_eer is None or val_eer < best_eer or (val_eer == best_eer and best_epoch > 0)):
             best_state, best_epoch = copy.deepcopy(encoder.state_dict()), epoch
             best_eer = best_eer if val_eer is None else val_eer
         history.append(
@@ -155,7 +172,7 @@ def train_member(
             break
 
     encoder.load_state_dict(best_state)
-    return MemberResult(encoder.eval(), best_epoch, None if val_set is None else best_eer, history)
+    return MemberResult(encoder.eval(), best_epoch, None if val_set is None else best_eer, history, start_eer)
 
 
 def train(

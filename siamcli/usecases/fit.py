@@ -7,10 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from siamcli.core.registry import Spec
 from siamcli.data.dataset import Dataset, require_pairs_possible, scan_dataset, split_identities
 from siamcli.errors import SiamcliError
 from siamcli.modalities import Decoded, get_modality
 from siamcli.modelcard import CalibratedOn, ModelCard, ThresholdRecord, TrainingRecord, now
+from siamcli.modelfile import read_card
+from siamcli.models import model_location
 from siamcli.recipes import Recipe, default_val_identities, recipe_for
 from siamcli.trainconfig import TrainSettings
 
@@ -47,6 +50,7 @@ def fit(
     except (TypeError, ValueError) as error:  # a setting out of range, or one the recipe does not know
         raise SiamcliError(f"train {kind}: {error}") from None
     _check_output(Path(output))
+    start = _starting_card(kind, config.start_from, config.encoder)
     dataset = scan_dataset(Path(data_dir), get_modality(recipe.modality).suffixes)
     require_pairs_possible(dataset)
     n_val = default_val_identities(recipe, len(dataset.identities)) if val_identities is None else val_identities
@@ -87,8 +91,24 @@ def fit(
             wall_seconds=round(time.perf_counter() - started, 1),
         ),
         created=now(),
+        pretrained=None if start is None else start.pretrained,
     )
     write_model(Path(output), result.encoder, card)
+    return card
+
+
+def _starting_card(kind: str, start_from: str | None, encoder: Spec) -> ModelCard | None:
+    """The card of the model training starts from, checked to have the network being trained."""
+    if start_from is None:
+        return None
+    card = read_card(model_location(start_from))
+    shape = {name: value for name, value in encoder.params.items() if name != "trainable"}
+    started = {name: value for name, value in card.encoder.params.items() if name != "trainable"}
+    if card.encoder.name != encoder.name or shape != started:
+        raise SiamcliError(
+            f"train {kind}: fine-tunes {start_from} ({card.encoder.name}, {started}); "
+            f"its network cannot become {encoder.name} {shape} (leave --embedding-dim out)"
+        )
     return card
 
 
