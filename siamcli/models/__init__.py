@@ -11,6 +11,9 @@ from siamcli.errors import SiamcliError
 from siamcli.modalities import get_modality
 
 REF_PREFIX = "default:"  # how a gallery's collection names a shipped model: default:<modality>
+# Shipped models since replaced, kept so that galleries enrolled with them go on working: the
+# from-scratch TDNN that was the voice model until the pretrained GE2E encoder took its place.
+RETIRED = ("retired-voices-tdnn.model",)
 
 
 def shipped_model(modality: str) -> Path:
@@ -28,3 +31,7 @@ def model_location(ref: str) -> Path:
     if ref.startswith(REF_PREFIX):
         return shipped_model(ref[len(REF_PREFIX) :])
     return Path(ref)
+
+
+def retired_models() -> list[Path]:
+    return [Path(__file__).with_name(name) for name in RETIRED]
