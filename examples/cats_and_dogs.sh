@@ -29,7 +29,7 @@ split() {  # split ANIMAL FOLDER...
 split cat "$data/Cats"
 split dog "$data/Dogs" "$data/Sub_dogs"
 
-siamcli train audio "$work/train" -o "$work/barks.model" --seed 0
+siamcli train sounds "$work/train" -o "$work/barks.model" --seed 0
 # A threshold from the training clips is far too strict for clips never heard: set it on others.
 siamcli calibrate "$work/barks.model" "$work/calibration" --eer
 siamcli eval "$work/barks.model" "$work/test" --json     # pair ROC AUC on held-out clips

@@ -18,7 +18,6 @@ import numpy as np
 from siamcli.modalities.audio.features import AUDIO_SUFFIXES, load_features
 from siamcli.modalities.audio.settings import AudioPreprocessing, SpectrogramAugmentation
 
-
 # Windows embedded at a time: onnxruntime's LSTM ran fastest on batches of 32 to 64 windows here (on
 # 2 cores, 430 windows of 1.6 s a second, against 360 in batches of 256).
 WINDOW_BATCH = 64
