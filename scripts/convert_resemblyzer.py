@@ -23,11 +23,10 @@ from pathlib import Path
 import torch
 
 import siamcli
-from siamcli.core.registry import Spec
 from siamcli.modalities import import_encoders
 from siamcli.modelcard import CalibratedOn, ModelCard, PretrainedRecord, ThresholdRecord, now
 from siamcli.modelfile import write_model
-from siamcli.recipes import recipe_for
+from siamcli.recipes import GE2E, recipe_for
 
 PACKAGE, VERSION, WEIGHTS = "resemblyzer", "0.1.4", "resemblyzer/pretrained.pt"
 
@@ -48,7 +47,7 @@ def converted_encoder(weights: Path) -> torch.nn.Module:
     state = {
         name: tensor for name, tensor in checkpoint["model_state"].items() if name.startswith(("lstm.", "linear."))
     }
-    encoder = build_encoder(recipe_for("voices").encoder)
+    encoder = build_encoder(GE2E)
     encoder.load_state_dict(state, strict=True)
     return encoder.eval()
 
@@ -64,8 +63,8 @@ def main() -> None:
     card = ModelCard(
         modality="audio",
         kind="voices",
-        encoder=Spec(recipe.encoder.name, recipe.encoder.params),
-        embedding_dim=recipe.encoder.params["embedding_dim"],
+        encoder=GE2E,
+        embedding_dim=GE2E.params["embedding_dim"],
         preprocessing=recipe.preprocessing,
         distance=recipe.distance,
         threshold=ThresholdRecord(0.0, "eer", calibrated_on=CalibratedOn("not calibrated yet")),

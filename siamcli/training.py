@@ -110,8 +110,8 @@ def train_member(
     generator = torch.Generator().manual_seed(seed)
 
     encoder = build_encoder(config.encoder)
-    if config.start_from is not None:
-        encoder.load_state_dict(starting_weights(config.start_from))
+    if config.start_from is not None:  # an encoder may know how to take in a pretrained network's weights
+        getattr(encoder, "load_pretrained", encoder.load_state_dict)(starting_weights(config.start_from))
     loss_fn, miner = loss_and_miner(config)
     optimizer = torch.optim.AdamW(encoder.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     scheduler = torch.optim.lr_scheduler.OneCycleLR(

@@ -140,8 +140,9 @@ def speakers(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_fine_tuning_never_ends_worse_than_its_start(speakers: Path, tmp_path: Path) -> None:
-    """A learning rate that can only wreck the projection: every epoch is worse on the held-out
-    speakers than the pretrained start, so the start is kept, weight for weight."""
+    """A learning rate that can only wreck the adapted projection: every epoch is worse on the
+    held-out speakers than the pretrained start, so the start is kept: the adapted projection is
+    still the pretrained one's copy, and every distance is the pretrained model's."""
     model = tmp_path / "wrecked.model"
     card = siamcli_api.train("voices", speakers, model, epochs=2, lr=5.0, seed=0)
     assert card.training is not None and card.pretrained is not None
@@ -151,16 +152,22 @@ def test_fine_tuning_never_ends_worse_than_its_start(speakers: Path, tmp_path: P
     assert all(eer is None or eer >= member.start_val_eer for eer in member.val_eer_per_epoch)
     start, kept = load_torch_encoder(shipped_model("audio")).state_dict(), load_torch_encoder(model).state_dict()
     assert all(torch.equal(start[name], kept[name]) for name in start)
+    assert all(torch.equal(kept[f"linear.{part}"], kept[f"adapted.{part}"]) for part in ("weight", "bias"))
+    clips = sorted(speakers.rglob("*.wav"))[:6]
+    pretrained, wrecked = load_model("default:audio").embed(clips), load_model(model).embed(clips)
+    distances = [np.linalg.norm(e[:, None] - e[None], axis=2) for e in (pretrained, wrecked)]
+    np.testing.assert_allclose(distances[0], distances[1], atol=1e-5)
 
 
-def test_fine_tuning_adapts_the_projection_only(speakers: Path, tmp_path: Path) -> None:
+def test_fine_tuning_adapts_its_own_projection_only(speakers: Path, tmp_path: Path) -> None:
     model = tmp_path / "tuned.model"
     card = siamcli_api.train("voices", speakers, model, epochs=3, seed=0)
     (member,) = card.training.members if card.training else []
     assert member.val_eer is not None and member.start_val_eer is not None
     assert member.val_eer <= member.start_val_eer
     start, tuned = load_torch_encoder(shipped_model("audio")).state_dict(), load_torch_encoder(model).state_dict()
-    assert all(torch.equal(start[name], tuned[name]) for name in start if name.startswith("lstm."))
+    assert all(torch.equal(start[name], tuned[name]) for name in start)  # the LSTMs and the pretrained projection
+    assert card.embedding_dim == 512 and card.encoder.params["adapted"] is True
     assert card.training is not None and card.training.config["start_from"] == "default:audio"
     result = siamcli("train", "voices", str(speakers), "-o", str(tmp_path / "x.model"), "--embedding-dim", "64")
     assert_clean_error(result, "train voices: fine-tunes default:audio")

@@ -102,8 +102,8 @@ def _starting_card(kind: str, start_from: str | None, encoder: Spec) -> ModelCar
     if start_from is None:
         return None
     card = read_card(model_location(start_from))
-    shape = {name: value for name, value in encoder.params.items() if name != "trainable"}
-    started = {name: value for name, value in card.encoder.params.items() if name != "trainable"}
+    shape = {name: value for name, value in encoder.params.items() if name != "adapted"}
+    started = {name: value for name, value in card.encoder.params.items() if name != "adapted"}
     if card.encoder.name != encoder.name or shape != started:
         raise SiamcliError(
             f"train {kind}: fine-tunes {start_from} ({card.encoder.name}, {started}); "
