@@ -91,7 +91,7 @@ GE2E = Spec("ge2e-lstm", {"n_mels": 40, "hidden": 256, "layers": 3, "embedding_d
 VOICE_PREPROCESSING = AudioPreprocessing(
     # GE2E's front end, as Resemblyzer trained it: 16 kHz, 25 ms windows every 10 ms, 40 mel bands of
     # power (not log), quiet clips raised to -30 dBFS. 8 kHz telephone audio is upsampled: the bands
-    # above 4 kHz stay empty, and benchmarks/voices.py measures what that costs on fsdd_speakers.
+    # above 4 kHz stay empty; benchmarks/voices.py measures what that costs (LibriSpeech at 8 kHz).
     sample_rate=16000,
     features="mel",
     n_fft=400,

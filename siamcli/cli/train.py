@@ -97,7 +97,7 @@ def train_command(
         f"wrote {output}: {len(training.members)} member(s), best/run epochs {epochs_run}, {val}"
         f"threshold {threshold.value:.4f} at {threshold.operating_point}, {training.wall_seconds:.0f} s"
     )
-    if card.pretrained is not None and all(m.best_epoch == 0 for m in training.members):
+    if training.config.get("start_from") is not None and all(m.best_epoch == 0 for m in training.members):
         note(
             "fine-tuning did not beat the pretrained encoder on the held-out identities: "
             f"{output} keeps it as it was (validation EER {training.val_eer:.2%})"

@@ -197,7 +197,8 @@ class _Level:
         peak, energy, count = 0.0, 0.0, 0
         for part in parts:
             peak = max(peak, _peak(part))
-            energy += float(np.dot(part.astype(np.float64), part.astype(np.float64)))
+            wide = part.astype(np.float64)  # a float32 sum of squares over an hour loses digits
+            energy += float(wide @ wide)
             count += part.size
         return cls(peak, math.sqrt(energy / count) if count else 0.0)
 
@@ -285,12 +286,11 @@ def speech(signal: np.ndarray, rate: int) -> tuple[np.ndarray, float]:
     if count == 0:
         return signal[:0], 0.0
     pcm = (np.clip(signal[: count * length], -1.0, 1.0) * 32767).round().astype("<i2").tobytes()
+    frames = [pcm[2 * i * length : 2 * (i + 1) * length] for i in range(count)]
     detector = webrtcvad.Vad(3)
-    for i in range(min(VAD_PRIMING, count)):  # let it learn the clip's noise before it decides
-        detector.is_speech(pcm[2 * i * length : 2 * (i + 1) * length], rate)
-    voiced = np.fromiter(
-        (detector.is_speech(pcm[2 * i * length : 2 * (i + 1) * length], rate) for i in range(count)), bool, count
-    )
+    for frame in frames[:VAD_PRIMING]:  # let it learn the clip's noise before it decides
+        detector.is_speech(frame, rate)
+    voiced = np.fromiter((detector.is_speech(frame, rate) for frame in frames), bool, count)
     # A moving average of the decisions, centred as Resemblyzer's is, then every frame within half of
     # VAD_PAUSE of a speech frame.
     padded = np.concatenate([np.zeros((VAD_SMOOTHING - 1) // 2), voiced, np.zeros(VAD_SMOOTHING // 2)])
