@@ -15,6 +15,11 @@ class SiamcliError(Exception):
     """
 
 
+class NothingToEmbed(SiamcliError):
+    """A readable sample in which the model finds nothing to embed (no face, too little speech).
+    Commands on one sample refuse it; commands on a whole dataset leave it out and say so."""
+
+
 class SiamcliWarning(UserWarning):
     """Something the user should know that does not stop the command (a gallery others can read, a
     sample nearly identical to someone else's): one line on stderr."""

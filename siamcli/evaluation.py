@@ -25,6 +25,7 @@ from siamcli.core.trials import (
 )
 from siamcli.data.dataset import Dataset, require_pairs_possible
 from siamcli.data.pairs import Pair
+from siamcli.modalities.base import warn_left_out
 from siamcli.model import Model
 
 N_WAYS = (5, 10, 20)
@@ -64,8 +65,9 @@ def on_dataset(model: Model, dataset: Dataset, seed: int = 0) -> EvaluationSet:
     stratified draw of IMPOSTOR_SAMPLE of them, seeded)."""
     require_pairs_possible(dataset)
     paths, labels = dataset.samples()
-    embeddings = model.embed_files(paths, labels)
-    return score_all_pairs(embeddings, np.asarray(labels), dataset.names, model.distance, seed)
+    embeddings, decoded = model.embed_found(paths, labels, skip_empty=True)
+    warn_left_out(decoded.left_out, len(paths))
+    return score_all_pairs(embeddings, decoded.labels, dataset.names, model.distance, seed)
 
 
 def score_all_pairs(

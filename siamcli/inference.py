@@ -34,6 +34,9 @@ def export_onnx(encoder: Any, example: np.ndarray, dynamic_axes: dict[int, str])
             output_names=[OUTPUT],
             dynamic_axes={INPUT: dynamic_axes, OUTPUT: {0: dynamic_axes[0]}},
             opset_version=OPSET,
+            # An encoder that keeps its weights at half precision says so: folding their casts to float32
+            # into the graph would store them twice as large.
+            do_constant_folding=getattr(encoder, "fold_onnx_constants", True),
             dynamo=False,
         )
     return buffer.getvalue()
@@ -62,7 +65,7 @@ OPERATORS = frozenset(
         "Abs", "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant", "ConstantOfShape",
         "Conv", "Div", "Einsum", "Elu", "Equal", "Erf", "Exp", "Expand", "Flatten", "Gather", "Gemm",
         "GlobalAveragePool", "GlobalMaxPool", "Identity", "LeakyRelu", "Log", "LSTM", "MatMul", "Max", "MaxPool",
-        "Mean", "Min", "Mul", "Neg", "Pad", "Pow", "ReduceL2", "ReduceMax", "ReduceMean", "ReduceSum",
+        "Mean", "Min", "Mul", "Neg", "Pad", "Pow", "PRelu", "ReduceL2", "ReduceMax", "ReduceMean", "ReduceSum",
         "Relu", "Reshape", "Shape", "Sigmoid", "Slice", "Softmax", "Sqrt", "Squeeze", "Sub", "Tanh",
         "Transpose", "Unsqueeze", "Where",
     }

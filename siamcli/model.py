@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -45,14 +45,14 @@ class Model:
     def threshold(self) -> float:
         return self.card.threshold.value
 
-    def decode(self, paths: Sequence[Path], labels: Sequence[int] | None = None) -> Decoded:
+    def decode(self, paths: Sequence[Path], labels: Sequence[int] | None = None, skip_empty: bool = False) -> Decoded:
         modality = self.modality
         for path in paths:
             if Path(path).suffix.lower() not in modality.suffixes:
                 known = " ".join(sorted(modality.suffixes))
                 raise SiamcliError(f"{path}: unsupported file type for an {modality.name} model ({known})")
         labels = [0] * len(paths) if labels is None else labels
-        return modality.decode(paths, labels, self.card.preprocessing)
+        return modality.decode(paths, labels, self.card.preprocessing, skip_empty)
 
     def embed_decoded(self, decoded: Decoded, batch_size: int = 256) -> np.ndarray:
         """Embeddings of decoded inputs, each batch checked to be of the width the card declares."""
@@ -75,11 +75,20 @@ class Model:
     def embed_files(self, paths: Sequence[Path], labels: Sequence[int] | None = None) -> np.ndarray:
         """Files decoded and embedded; a file whose embedding is not finite is refused by name, so
         nothing that can never match again is stored or scored."""
-        embeddings = self.embed_decoded(self.decode(paths, labels))
+        return self.embed_found(paths, labels)[0]
+
+    def embed_found(
+        self, paths: Sequence[Path], labels: Sequence[int] | None = None, skip_empty: bool = False
+    ) -> tuple[np.ndarray, Decoded]:
+        """Embeddings, and the decoded samples they came from: their labels, what decoding found in
+        each (a face's box) and, with `skip_empty`, the files left out because nothing was found."""
+        decoded = self.decode(paths, labels, skip_empty)
+        embeddings = self.embed_decoded(decoded)
         broken = np.flatnonzero(~np.isfinite(embeddings).all(axis=1))
         if broken.size:
-            raise SiamcliError(f"{paths[broken[0]]}: no usable embedding (the model gave values that are not finite)")
-        return embeddings
+            where = paths[broken[0]] if not decoded.left_out else "a file"
+            raise SiamcliError(f"{where}: no usable embedding (the model gave values that are not finite)")
+        return embeddings, decoded
 
     def embed_chunks(self, paths: Sequence[Path]) -> Iterator[tuple[Sequence[Path], np.ndarray]]:
         """Embeddings a chunk of files at a time, so long lists stream and memory stays flat."""
@@ -90,26 +99,29 @@ class Model:
     def embed(self, paths: Sequence[Path]) -> np.ndarray:
         return self.stack([embeddings for _, embeddings in self.embed_chunks(paths)])
 
-    def embed_each(self, paths: Sequence[Path]) -> Iterator[tuple[list[Path], np.ndarray, list[Unusable]]]:
-        """Embeddings a chunk at a time, with the files that could not be used: a bad file does not
-        stop the others (grep's convention). A chunk with a bad file is retried file by file, which
-        costs nothing when every file is fine."""
+    def embed_each(self, paths: Sequence[Path]) -> Iterator[tuple[list[Path], np.ndarray, list[Unusable], list[Any]]]:
+        """Embeddings a chunk at a time, with the files that could not be used and what decoding found
+        in each good one: a bad file does not stop the others (grep's convention). A chunk with a bad
+        file is retried file by file, which costs nothing when every file is fine."""
         for start in range(0, len(paths), EMBED_CHUNK):
             chunk = list(paths[start : start + EMBED_CHUNK])
             try:
-                yield chunk, self.embed_files(chunk), []
+                embeddings, decoded = self.embed_found(chunk)
+                yield chunk, embeddings, [], decoded.found
                 continue
             except SiamcliError:
                 pass
-            good, rows, unusable = [], [], []
+            good, rows, unusable, found = [], [], [], []
             for path in chunk:  # each file decoded once: the good ones are embedded as they come
                 try:
-                    rows.append(self.embed_files([path]))
+                    embeddings, decoded = self.embed_found([path])
                 except SiamcliError as error:
                     unusable.append(Unusable(path, str(error)))
                     continue
                 good.append(path)
-            yield good, self.stack(rows), unusable
+                rows.append(embeddings)
+                found += decoded.found
+            yield good, self.stack(rows), unusable, found
 
     def stack(self, parts: list[np.ndarray]) -> np.ndarray:
         """Rows of embeddings in one array; no rows: an empty array of the model's width."""

@@ -13,7 +13,9 @@ def embed_command(
         typer.Option("--model", "-m", help="Model file \\[default: the shipped model for the files' type]."),
     ] = None,
 ) -> None:
-    """Print one JSON line per input: {"path": ..., "embedding": [...]}.
+    """Print one JSON line per input: {"path": ..., "embedding": [...]}, and for faces where the face
+    was found: "face": {"box": [left, top, right, bottom], "landmarks": [[x, y] of the eyes, nose tip
+    and mouth corners], "score": ...}.
 
     A file that cannot be embedded is named on stderr and the others still are; the exit status is
     then 2."""
@@ -29,7 +31,7 @@ def embed_command(
             note(f"siamcli: {result.problem}")
             any_problem = True
             continue
-        path, embedding = result
-        print_json({"path": path_text(path), "embedding": [float(v) for v in embedding]})
+        path, embedding, found = result
+        print_json({"path": path_text(path), "embedding": [float(v) for v in embedding], **(found or {})})
     if any_problem:
         raise typer.Exit(2)

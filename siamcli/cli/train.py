@@ -65,6 +65,14 @@ def train_command(
             min=0.0, max=0.5, help="Calibrate the threshold at this false-accept rate \\[default: equal-error point]."
         ),
     ] = None,
+    from_scratch: Annotated[
+        bool,
+        typer.Option(
+            "--from-scratch",
+            help="faces: train the small grey CNN from random weights instead of fine-tuning the pretrained "
+            "encoder (fast; no face detection: for tight crops).",
+        ),
+    ] = False,
 ) -> None:
     """Train a shared-weight encoder with the contrastive loss and write it, calibrated, to one model file.
 
@@ -88,7 +96,15 @@ def train_command(
         far=far,
     )
     with EpochProgress() as progress:
-        card = fit(kind, data_dir, output, val_identities=val_identities, on_epoch=progress.update, **settings)
+        card = fit(
+            kind,
+            data_dir,
+            output,
+            val_identities=val_identities,
+            from_scratch=from_scratch,
+            on_epoch=progress.update,
+            **settings,
+        )
     training, threshold = card.training, card.threshold
     assert training is not None
     epochs_run = ", ".join(f"{m.best_epoch}/{m.epochs_run}" for m in training.members)

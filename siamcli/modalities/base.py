@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
+
+from siamcli.errors import NothingToEmbed, SiamcliWarning
+
+Loaded = TypeVar("Loaded")
 
 
 class Decoded(Protocol):
     """Decoded samples of one dataset, kept in memory for a training run or an evaluation."""
 
     labels: np.ndarray  # identity index of each sample
+    found: list[dict[str, Any] | None]  # what decoding found in each sample (a face's box), for `embed`
+    left_out: list[str]  # why samples were left out (decoded with skip_empty), one line each
 
     def __len__(self) -> int: ...
 
@@ -24,6 +32,46 @@ class Decoded(Protocol):
         """Every sample, unaugmented, as numpy batches ready for the encoder, each with the index of
         the sample that each of its rows belongs to (a sample seen window by window has several)."""
         ...
+
+
+def load_each(
+    paths: Sequence[Path],
+    labels: Sequence[int],
+    load: Callable[[Path], Loaded],
+    skip_empty: bool,
+    workers: int = 1,
+) -> tuple[list[Loaded], np.ndarray, list[str]]:
+    """`load` of each path, in order, with the labels of those loaded; with `skip_empty`, samples in
+    which nothing was found to embed are left out, and why is returned (else the first one raises).
+    `workers` threads load side by side (for loaders that spend their time outside Python's lock)."""
+
+    def attempt(path: Path) -> tuple[Loaded | None, str | None]:
+        try:
+            return load(path), None
+        except NothingToEmbed as error:
+            if not skip_empty:
+                raise
+            return None, str(error)
+
+    if workers > 1 and len(paths) > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            results = list(pool.map(attempt, paths))
+    else:
+        results = [attempt(path) for path in paths]
+    loaded = [item for item, problem in results if problem is None]
+    kept = [label for label, (_, problem) in zip(labels, results) if problem is None]
+    left_out = [problem for _, problem in results if problem is not None]
+    return loaded, np.asarray(kept, dtype=np.int64), left_out  # type: ignore[return-value]
+
+
+def warn_left_out(left_out: list[str], total: int) -> None:
+    """One line on stderr for the samples of a dataset in which nothing was found to embed."""
+    if left_out:
+        more = f" (and {len(left_out) - 1} more)" if len(left_out) > 1 else ""
+        warnings.warn(
+            SiamcliWarning(f"{len(left_out)} of {total} samples left out, nothing to embed: {left_out[0]}{more}"),
+            stacklevel=2,
+        )
 
 
 def embed_all(decoded: Decoded, encode: Callable[[np.ndarray], np.ndarray], batch_size: int = 256) -> np.ndarray:
@@ -61,6 +109,9 @@ class Modality(Protocol):
         """A batch of one, shaped as the encoder expects: what the inference graph is traced with."""
         ...
 
-    def decode(self, paths: Sequence[Path], labels: Sequence[int], preprocessing: Any) -> Decoded:
-        """Decode files; raises SiamcliError naming the first file that cannot be used."""
+    def decode(
+        self, paths: Sequence[Path], labels: Sequence[int], preprocessing: Any, skip_empty: bool = False
+    ) -> Decoded:
+        """Decode files; raises SiamcliError naming the first file that cannot be used. With `skip_empty`,
+        files in which nothing is found to embed (NothingToEmbed) are left out instead, and listed."""
         ...

@@ -12,8 +12,9 @@ from siamcli.modalities import get_modality
 
 REF_PREFIX = "default:"  # how a gallery's collection names a shipped model: default:<modality>
 # Shipped models since replaced, kept so that galleries enrolled with them go on working: the
-# from-scratch TDNN that was the voice model until the pretrained GE2E encoder took its place.
-RETIRED = ("retired-voices-tdnn.model",)
+# from-scratch TDNN that was the voice model until the pretrained GE2E encoder took its place, and the
+# small grey CNN that was the face model until dlib's pretrained encoder (behind MTCNN) took its place.
+RETIRED = ("retired-voices-tdnn.model", "retired-faces-smallvgg.model")
 
 
 def shipped_model(modality: str) -> Path:

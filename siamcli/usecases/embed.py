@@ -4,24 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from siamcli.model import Unusable, choose_model
 
-Embedded = tuple[Path, np.ndarray]
+# A file, its embedding, and what decoding found in it ({"face": {"box", "landmarks", "score"}}) or None
+Embedded = tuple[Path, np.ndarray, dict[str, Any] | None]
 
 
 def embed(files: Sequence[Path], *, model: Path | str | None = None) -> Iterator[Embedded | Unusable]:
-    """(path, embedding) for each file, in order, or an Unusable file (the others are still embedded),
-    streamed a chunk of files at a time. Without `model`, the shipped model for the files' type. The
-    model is loaded before the first result."""
+    """(path, embedding, found) for each file, in order, or an Unusable file (the others are still
+    embedded), streamed a chunk of files at a time. Without `model`, the shipped model for the files'
+    type. The model is loaded before the first result."""
     paths = [Path(f) for f in files]
     loaded, _ = choose_model(None, paths, model)
     return _each(loaded.embed_each(paths))
 
 
-def _each(chunks: Iterator[tuple[list[Path], np.ndarray, list[Unusable]]]) -> Iterator[Embedded | Unusable]:
-    for chunk, rows, unusable in chunks:
+def _each(chunks: Iterator[tuple[list[Path], np.ndarray, list[Unusable], list[Any]]]) -> Iterator[Embedded | Unusable]:
+    for chunk, rows, unusable, found in chunks:
         yield from unusable
-        yield from zip(chunk, rows)
+        yield from zip(chunk, rows, found)

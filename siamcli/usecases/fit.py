@@ -11,6 +11,7 @@ from siamcli.core.registry import Spec
 from siamcli.data.dataset import Dataset, require_pairs_possible, scan_dataset, split_identities
 from siamcli.errors import SiamcliError
 from siamcli.modalities import Decoded, get_modality
+from siamcli.modalities.base import warn_left_out
 from siamcli.modelcard import CalibratedOn, ModelCard, ThresholdRecord, TrainingRecord, now
 from siamcli.modelfile import read_card
 from siamcli.models import model_location
@@ -29,6 +30,7 @@ def fit(
     output: Path | str,
     *,
     val_identities: int | None = None,
+    from_scratch: bool = False,
     on_epoch: Callable[[EpochReport], None] = lambda report: None,
     **settings: Unpack[TrainSettings],
 ) -> ModelCard:
@@ -37,13 +39,16 @@ def fit(
     `settings` (seed, epochs, patience, batch_size, samples_per_identity, lr, members, margin,
     embedding_dim, far) change the recipe's defaults; None leaves one as it is. Identities are split,
     never samples: those held out (`val_identities`, default: the recipe's) pick each member's epoch
-    and calibrate the threshold. Nothing is written if anything fails. `on_epoch` receives a
+    and calibrate the threshold. `from_scratch`: the kind's recipe without a pretrained encoder (faces:
+    the small grey CNN). Nothing is written if anything fails. `on_epoch` receives a
     training.EpochReport after each epoch of each member.
     """
     from siamcli.modelfile import write_model
     from siamcli.training import loss_and_miner, train
 
     recipe = recipe_for(kind)
+    if from_scratch:
+        recipe = recipe.scratch()
     try:
         config = recipe.config(**settings)
         loss_and_miner(config)
@@ -122,4 +127,6 @@ def _check_output(output: Path) -> None:
 
 def _decode(recipe: Recipe, dataset: Dataset, names: list[str]) -> Decoded:
     paths, labels = dataset.subset(names).samples()
-    return get_modality(recipe.modality).decode(paths, labels, recipe.preprocessing)
+    decoded = get_modality(recipe.modality).decode(paths, labels, recipe.preprocessing, skip_empty=True)
+    warn_left_out(decoded.left_out, len(paths))
+    return decoded

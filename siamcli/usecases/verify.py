@@ -131,7 +131,7 @@ class Verifier:
         return cls(model, enrolled, value, source, claim, score, top_k)
 
     def verdicts(self, paths: Sequence[Path]) -> Iterator[Verdict | Unusable]:
-        for chunk, embeddings, unusable in self.model.embed_each(paths):
+        for chunk, embeddings, unusable, _ in self.model.embed_each(paths):
             yield from unusable
             yield from self.decide(chunk, embeddings)
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from siamcli.modalities.audio.features import AUDIO_SUFFIXES, load_features
 from siamcli.modalities.audio.settings import AudioPreprocessing, SpectrogramAugmentation
+from siamcli.modalities.base import load_each
 
 # Windows embedded at a time: onnxruntime's LSTM ran fastest on batches of 32 to 64 windows here (on
 # 2 cores, 430 windows of 1.6 s a second, against 360 in batches of 256).
@@ -24,10 +25,19 @@ WINDOW_BATCH = 64
 
 
 class DecodedClips:
-    def __init__(self, features: list[np.ndarray], labels: np.ndarray, window: int = 0, step: int = 0) -> None:
+    def __init__(
+        self,
+        features: list[np.ndarray],
+        labels: np.ndarray,
+        window: int = 0,
+        step: int = 0,
+        left_out: list[str] | None = None,
+    ) -> None:
         self.features = features  # each (n_mels, frames)
         self.labels = labels
         self.window, self.step = window, step  # frames; 0: whole clips
+        self.found: list[dict[str, Any] | None] = [None] * len(features)
+        self.left_out = left_out or []
 
     def __len__(self) -> int:
         return len(self.features)
@@ -74,10 +84,12 @@ class AudioModality:
     def example_input(self, preprocessing: AudioPreprocessing) -> np.ndarray:
         return np.zeros((1, preprocessing.n_mels, 100), np.float32)
 
-    def decode(self, paths: Sequence[Path], labels: Sequence[int], preprocessing: AudioPreprocessing) -> DecodedClips:
-        features = [load_features(p, preprocessing) for p in paths]
+    def decode(
+        self, paths: Sequence[Path], labels: Sequence[int], preprocessing: AudioPreprocessing, skip_empty: bool = False
+    ) -> DecodedClips:
+        features, kept, left_out = load_each(paths, labels, lambda p: load_features(p, preprocessing), skip_empty)
         window, step = preprocessing.window_frames, preprocessing.window_step
-        return DecodedClips(features, np.asarray(labels, dtype=np.int64), window, step)
+        return DecodedClips(features, kept, window, step, left_out)
 
 
 AUDIO = AudioModality()

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from siamcli.errors import SiamcliError, first_line, printable
+from siamcli.errors import NothingToEmbed, SiamcliError, first_line, printable
 from siamcli.files import check_regular_file, limit
 from siamcli.modalities.audio.settings import AudioPreprocessing
 
@@ -311,7 +311,7 @@ def load_features(path: Path, preprocessing: AudioPreprocessing) -> np.ndarray:
         if voiced.size:
             parts.append(mel_spectrogram(voiced, preprocessing))
     if seconds < preprocessing.min_seconds:
-        raise SiamcliError(
+        raise NothingToEmbed(
             f"{path}: too little speech ({seconds:.2f} s found by voice activity detection; "
             f"at least {preprocessing.min_seconds:g} s)"
         )

@@ -1,24 +1,39 @@
-"""Images: grey, centre-cropped to the recipe's aspect, resized, standardised per image.
+"""Images: grey crops of the recipe's aspect, or faces found, aligned and cut out in colour.
 
-Torch-free: decoding and the modality object. `augment` and `encoders` import torch, for training.
+Torch-free: decoding, detection, alignment and the modality object. `augment` and `encoders` import
+torch, for training.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from siamcli.modalities.image.decode import IMAGE_SUFFIXES, load_image, standardize
+from siamcli.modalities.base import load_each
+from siamcli.modalities.image.decode import IMAGE_SUFFIXES, load_image, normalise
 from siamcli.modalities.image.settings import ImageAugmentation, ImagePreprocessing
 
 
 class DecodedImages:
-    def __init__(self, images: np.ndarray, labels: np.ndarray) -> None:
-        self.images = images  # (N, H, W) in [0, 1]
+    def __init__(
+        self,
+        images: np.ndarray,
+        labels: np.ndarray,
+        rule: str,
+        found: list[dict[str, Any] | None] | None = None,
+        left_out: list[str] | None = None,
+        mirrored: bool = False,
+    ) -> None:
+        self.images = images  # (N, channels, H, W) uint8
         self.labels = labels
+        self.rule = rule  # ImagePreprocessing.normalise
+        self.mirrored = mirrored  # ImagePreprocessing.mirror_average
+        self.found = found if found is not None else [None] * len(images)
+        self.left_out = left_out or []
 
     def __len__(self) -> int:
         return len(self.images)
@@ -27,13 +42,31 @@ class DecodedImages:
         import torch
 
         from siamcli.modalities.image.augment import augment_images
+        from siamcli.modalities.image.augment import normalise as normalise_batch
 
-        return augment_images(torch.from_numpy(self.images[indices]).unsqueeze(1), generator, augmentation)
+        images = torch.from_numpy(self.images[indices]).float() / 255
+        return normalise_batch(augment_images(images, generator, augmentation), self.rule)
 
     def inference_batches(self, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        for start in range(0, len(self.images), batch_size):
-            batch = self.images[start : start + batch_size]
-            yield standardize(batch)[:, None], np.arange(start, start + len(batch))
+        """Each image, or with `mirrored` each image and its mirror image, which embed_all averages."""
+        step = batch_size // 2 if self.mirrored else batch_size
+        for start in range(0, len(self.images), step):
+            batch = normalise(self.images[start : start + step], self.rule)
+            owners = np.arange(start, start + len(batch))
+            if self.mirrored:
+                batch, owners = np.concatenate([batch, batch[..., ::-1]]), np.concatenate([owners, owners])
+            yield batch, owners
+
+
+def _crop(path: Path, preprocessing: ImagePreprocessing) -> tuple[np.ndarray, None]:
+    return np.round(load_image(path, preprocessing.size) * 255).astype(np.uint8)[None], None
+
+
+def _face(path: Path, preprocessing: ImagePreprocessing) -> tuple[np.ndarray, dict[str, Any]]:
+    from siamcli.modalities.image.faces import load_face
+
+    chip, face = load_face(path, preprocessing.size[0])
+    return chip.transpose(2, 0, 1), {"face": face.to_json()}
 
 
 class ImageModality:
@@ -46,12 +79,20 @@ class ImageModality:
     shipped_model = "faces.model"
 
     def example_input(self, preprocessing: ImagePreprocessing) -> np.ndarray:
-        return np.zeros((1, 1, *preprocessing.size), np.float32)
+        return np.zeros((1, preprocessing.channels, *preprocessing.size), np.float32)
 
-    def decode(self, paths: Sequence[Path], labels: Sequence[int], preprocessing: ImagePreprocessing) -> DecodedImages:
-        size = preprocessing.size
-        images = np.stack([load_image(p, size) for p in paths]) if paths else np.zeros((0, *size), np.float32)
-        return DecodedImages(images, np.asarray(labels, dtype=np.int64))
+    def decode(
+        self, paths: Sequence[Path], labels: Sequence[int], preprocessing: ImagePreprocessing, skip_empty: bool = False
+    ) -> DecodedImages:
+        faces = preprocessing.fit == "face-chip"
+        load = _face if faces else _crop
+        # Detection runs in onnxruntime and Pillow, outside Python's lock: photos side by side, a core each.
+        workers = min(4, os.cpu_count() or 1) if faces else 1
+        loaded, kept, left_out = load_each(paths, labels, lambda path: load(path, preprocessing), skip_empty, workers)
+        shape = (0, preprocessing.channels, *preprocessing.size)
+        images = np.stack([image for image, _ in loaded]) if loaded else np.zeros(shape, np.uint8)
+        found = [found for _, found in loaded]
+        return DecodedImages(images, kept, preprocessing.normalise, found, left_out, preprocessing.mirror_average)
 
 
 IMAGE = ImageModality()

@@ -8,19 +8,27 @@ import math
 import torch
 from torch.nn import functional as F
 
+from siamcli.modalities.image.decode import DLIB_MEAN
 from siamcli.modalities.image.settings import ImageAugmentation
 
 
 def standardize(images: torch.Tensor) -> torch.Tensor:
-    """Zero mean, unit variance per image (the rule of siamcli.modalities.image.decode.standardize)."""
+    """Zero mean, unit variance per image (as siamcli.modalities.image.decode.standardize)."""
     flat = images.flatten(1)
     mean = flat.mean(1).view(-1, 1, 1, 1)
     std = flat.std(1, unbiased=False).clamp(min=1e-3).view(-1, 1, 1, 1)
     return (images - mean) / std
 
 
+def normalise(images: torch.Tensor, rule: str) -> torch.Tensor:
+    """`images` (batch, channels, H, W) in [0, 1] as the encoder reads them (ImagePreprocessing.normalise)."""
+    if rule == "dlib-mean":
+        return (images * 255 - torch.from_numpy(DLIB_MEAN).view(1, 3, 1, 1)) / 256
+    return standardize(images)
+
+
 def augment_images(images: torch.Tensor, generator: torch.Generator, augmentation: ImageAugmentation) -> torch.Tensor:
-    """`images` (batch, 1, H, W) in [0, 1], warped, mirrored and gamma-changed, then standardised."""
+    """`images` (batch, channels, H, W) in [0, 1], warped, mirrored and gamma-changed, still in [0, 1]."""
     n = images.shape[0]
 
     def uniform(low: float, high: float) -> torch.Tensor:
@@ -43,4 +51,4 @@ def augment_images(images: torch.Tensor, generator: torch.Generator, augmentatio
     warped = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
     log_gamma = math.log(augmentation.max_gamma)
     gamma = torch.exp(uniform(-log_gamma, log_gamma)).view(-1, 1, 1, 1)
-    return standardize(warped.clamp(min=1e-4, max=1.0) ** gamma)
+    return warped.clamp(min=1e-4, max=1.0) ** gamma

@@ -36,7 +36,16 @@ MAX_PIXELS = 40_000_000
 BLANK_SPREAD = 1.0  # a standard deviation below one grey level: nothing to recognise
 
 
-def _decode(path: Path, most: int) -> Image.Image:
+def _to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode in ("RGB", "RGBA", "P", "PA", "CMYK", "YCbCr", "LAB", "HSV"):
+        if image.mode in ("RGBA", "PA") or (image.mode == "P" and "transparency" in image.info):
+            background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+            image = Image.alpha_composite(background, image.convert("RGBA"))
+        return image.convert("RGB")
+    return _to_grey(image).convert("RGB")  # grey scans (and 16-bit ones, stretched) as three equal channels
+
+
+def _decode(path: Path, most: int, colour: str = "grey") -> Image.Image:
     with warnings.catch_warnings():
         # siamcli's own limit, below, is lower than Pillow's: Pillow's warning would only repeat it
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -48,11 +57,13 @@ def _decode(path: Path, most: int) -> Image.Image:
                 )
             image.seek(0)  # first frame of an animated GIF or multi-page TIFF
             image.load()
-            return _to_grey(image)
+            if colour == "grey":  # as siamcli 0.1 read them: the grey recipes' models were trained so
+                return _to_grey(image)
+            return _to_rgb(ImageOps.exif_transpose(image))  # phone photos upright, as their viewers show them
 
 
-def load_image(path: Path, size: tuple[int, int]) -> np.ndarray:
-    """Grey image as float32 in [0, 1], centre-cropped to the aspect of `size` (height, width) and resized.
+def open_image(path: Path, colour: str = "grey") -> Image.Image:
+    """The image, grey ("L") or colour ("RGB", upright as its EXIF says).
 
     Images larger than SIAMCLI_MAX_PIXELS (default 40 million pixels) are refused before they are
     decoded, and so are blank ones (every pixel alike): they would all embed alike."""
@@ -60,7 +71,7 @@ def load_image(path: Path, size: tuple[int, int]) -> np.ndarray:
     check_regular_file(path, "an image")
     most = int(limit("MAX_PIXELS", MAX_PIXELS))
     try:
-        grey = _decode(path, most)
+        image = _decode(path, most, colour)
     except Image.DecompressionBombError:
         raise SiamcliError(f"{path}: more pixels than the limit of {most:,} (SIAMCLI_MAX_PIXELS)") from None
     except PermissionError:
@@ -69,11 +80,27 @@ def load_image(path: Path, size: tuple[int, int]) -> np.ndarray:
         raise SiamcliError(f"{path}: not a readable image (PGM, PNG, JPEG, GIF, BMP or TIFF)") from None
     except (OSError, ValueError, SyntaxError, EOFError, struct.error, MemoryError) as error:
         raise SiamcliError(f"{path}: corrupt or truncated image ({printable(error)})") from None
-    if ImageStat.Stat(grey).stddev[0] < BLANK_SPREAD:  # from the histogram: no copy of the pixels
-        raise SiamcliError(f"{path}: blank image (every pixel the same grey): nothing to recognise")
+    if max(ImageStat.Stat(image).stddev) < BLANK_SPREAD:  # from the histogram: no copy of the pixels
+        raise SiamcliError(f"{path}: blank image (every pixel the same colour): nothing to recognise")
+    return image
+
+
+def load_image(path: Path, size: tuple[int, int]) -> np.ndarray:
+    """Grey image as float32 in [0, 1], centre-cropped to the aspect of `size` (height, width) and resized."""
     height, width = size
-    fitted = ImageOps.fit(grey, (width, height), method=Image.Resampling.BILINEAR)
+    fitted = ImageOps.fit(open_image(path), (width, height), method=Image.Resampling.BILINEAR)
     return np.asarray(fitted, dtype=np.float32) / 255.0
+
+
+# dlib's face encoder subtracts the mean colour of its training faces (RGB, 0-255), then divides by 256.
+DLIB_MEAN = np.array([122.782, 117.001, 104.298], np.float32)
+
+
+def normalise(images: np.ndarray, rule: str) -> np.ndarray:
+    """uint8 images (batch, channels, H, W) as the encoder reads them (ImagePreprocessing.normalise)."""
+    if rule == "dlib-mean":
+        return (images.astype(np.float32) - DLIB_MEAN.reshape(1, 3, 1, 1)) / 256
+    return standardize(images.astype(np.float32) / 255)
 
 
 def standardize(images: np.ndarray) -> np.ndarray:

@@ -52,3 +52,97 @@ class SmallVGG(nn.Module):
         if self.mirror_average and not self.training:
             embedding = embedding + self.head(self.features(images.flip(-1)))
         return nn.functional.normalize(embedding, dim=1)
+
+
+class _FrozenConv(nn.Module):
+    """A convolution whose weights never train, kept at half precision (the shipped face model stays
+    under 30 MB; the converted embeddings move by less than 1e-5 in cosine) and computed in float32."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel: int, stride: int) -> None:
+        super().__init__()
+        self.stride, self.padding = stride, (kernel // 2 if stride == 1 else 0)  # dlib's default padding
+        self.register_buffer("weight", torch.zeros(out_channels, in_channels, kernel, kernel, dtype=torch.float16))
+        self.register_buffer("bias", torch.zeros(out_channels, dtype=torch.float16))
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        weight, bias = self.weight.float(), self.bias.float()
+        return nn.functional.conv2d(inputs, weight, bias, self.stride, self.padding)
+
+
+class _Residual(nn.Module):
+    """dlib's residual block: two 3x3 convolutions (the affine normalisations folded into them). A
+    downsampling block's first convolution has stride 2 and no padding; its shortcut is a 2x2 average,
+    with channels and rows past the block's output added to zeros, as dlib's add_prev does."""
+
+    def __init__(self, in_channels: int, out_channels: int, down: bool) -> None:
+        super().__init__()
+        self.conv1 = _FrozenConv(in_channels, out_channels, 3, 2 if down else 1)
+        self.conv2 = _FrozenConv(out_channels, out_channels, 3, 1)
+        self.down = down
+
+    def forward(self, inputs: torch.Tensor) -> torch.Tensor:
+        out = self.conv2(torch.relu(self.conv1(inputs)))
+        if not self.down:
+            return torch.relu(out + inputs)
+        shortcut = nn.functional.avg_pool2d(inputs, 2)
+        extra_channels = out.shape[1] - shortcut.shape[1]
+        shortcut = nn.functional.pad(shortcut, (0, 0, 0, 0, 0, extra_channels))
+        out = nn.functional.pad(out, (0, shortcut.shape[3] - out.shape[3], 0, shortcut.shape[2] - out.shape[2]))
+        return torch.relu(out + shortcut)
+
+
+# (output channels, downsampling) of each residual block of dlib's face recognition network
+_DLIB_BLOCKS = (
+    *((32, False),) * 3,
+    (64, True), *((64, False),) * 3,
+    (128, True), *((128, False),) * 2,
+    (256, True), *((256, False),) * 2,
+    (256, True),
+)  # fmt: skip
+
+
+@register_encoder("dlib-resnet")
+class DlibResNet(nn.Module):
+    """dlib's face recognition ResNet (Davis King, 2017; trained on about 3 million faces of 7,485
+    people), rebuilt layer by layer from its model file: 150x150 RGB face chips to 128 values, here
+    L2-normalised.
+
+    The convolutions never train: a few dozen people would make it forget what thousands taught.
+    As for voices (see Ge2eLstm), `adapted` adds a second projection beside the pretrained one, the
+    one fine-tuning trains; inference embeds with both side by side, scaled to unit length, and
+    training mode returns the adapted one's embedding alone.
+    """
+
+    fold_onnx_constants = False  # the graph keeps the convolutions' half-precision weights
+
+    def __init__(self, embedding_dim: int = 128, adapted: bool = False) -> None:
+        super().__init__()
+        self.stem = _FrozenConv(3, 32, 7, 2)
+        blocks, channels = [], 32
+        for out_channels, down in _DLIB_BLOCKS:
+            blocks.append(_Residual(channels, out_channels, down))
+            channels = out_channels
+        self.blocks = nn.Sequential(*blocks)
+        self.linear = nn.Linear(channels, embedding_dim, bias=False).requires_grad_(False)
+        self.adapted = nn.Linear(channels, embedding_dim, bias=False) if adapted else None
+
+    def load_pretrained(self, weights: dict[str, torch.Tensor]) -> None:
+        """The pretrained network's weights; the adapted projection starts as a copy of its own."""
+        self.load_state_dict(weights, strict=self.adapted is None)
+        if self.adapted is not None:
+            self.adapted.load_state_dict(self.linear.state_dict())
+
+    def features(self, chips: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            stem = nn.functional.max_pool2d(torch.relu(self.stem(chips)), 3, 2)
+            return self.blocks(stem).mean(dim=(2, 3))
+
+    def forward(self, chips: torch.Tensor) -> torch.Tensor:
+        pooled = self.features(chips)
+        embedding = nn.functional.normalize(self.linear(pooled), dim=1)
+        if self.adapted is None:
+            return embedding
+        tuned = nn.functional.normalize(self.adapted(pooled), dim=1)
+        if self.training:
+            return tuned
+        return torch.cat([embedding, tuned], dim=1) / 2**0.5
