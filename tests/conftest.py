@@ -45,6 +45,57 @@ def write_face_dataset(root: Path, identities: int, samples: int, suffix: str = 
     return root
 
 
+def _soft_ellipse(
+    yy: np.ndarray, xx: np.ndarray, centre: tuple[float, float], radii: tuple[float, float], sharp: float
+) -> np.ndarray:
+    """1 inside the ellipse, 0 outside, with a soft edge."""
+    inside = ((yy - centre[0]) / radii[0]) ** 2 + ((xx - centre[1]) / radii[1]) ** 2
+    return 0.5 * (1 - np.tanh(sharp * (inside - 1) / 2))
+
+
+def drawn_face(identity: int, sample: int, size: int = 160) -> Image.Image:
+    """A colour 'portrait' the shipped face detector finds: a shaded face with hair, eyes in their
+    sockets, brows, nostrils and lips, whose skin, hair, proportions and background depend on the
+    identity; each sample is shifted a little and noisy. (The face encoder finds these faces all
+    alike: tests of decisions between drawn people set their own threshold, or use a small model.)"""
+    rng = np.random.default_rng(identity)
+    skin, hair, ground = rng.uniform([170, 120, 95], [230, 180, 150]), rng.uniform(15, 90, 3), rng.uniform(90, 170, 3)
+    width, height = rng.uniform(0.26, 0.32), rng.uniform(0.36, 0.42)
+    eye_gap, eye_rise, mouth = rng.uniform(0.095, 0.12), rng.uniform(0.04, 0.08), rng.uniform(0.07, 0.1)
+    sample_rng = np.random.default_rng(1000 * identity + sample)
+    cy, cx = 0.52 + sample_rng.normal(0, 0.01), 0.5 + sample_rng.normal(0, 0.01)
+    yy, xx = np.mgrid[0:size, 0:size] / size
+
+    def paint(image: np.ndarray, mask: np.ndarray, colour: np.ndarray | float) -> np.ndarray:
+        return image * (1 - mask[..., None]) + colour * mask[..., None]
+
+    image = paint(
+        np.ones((size, size, 3)) * ground, _soft_ellipse(yy, xx, (cy - 0.06, cx), (height, width * 1.08), 8), hair
+    )
+    shaded = skin * np.clip(1 - 0.35 * ((xx - cx) / width) ** 2, 0.5, 1)[..., None]
+    image = paint(image, _soft_ellipse(yy, xx, (cy, cx), (height, width), 8), shaded)
+    for side in (-1, 1):
+        eye = (cy - eye_rise, cx + side * eye_gap)
+        image *= 1 - 0.25 * _soft_ellipse(yy, xx, eye, (0.045, 0.07), 4)[..., None]
+        image = paint(image, _soft_ellipse(yy, xx, eye, (0.018, 0.04), 10), 235.0)
+        image = paint(image, _soft_ellipse(yy, xx, eye, (0.017, 0.017), 10), 35.0)
+        image = paint(image, _soft_ellipse(yy, xx, (eye[0] - 0.045, eye[1]), (0.01, 0.05), 6), hair)
+        image *= 1 - 0.5 * _soft_ellipse(yy, xx, (cy + 0.1, cx + side * 0.022), (0.009, 0.012), 6)[..., None]
+    image *= 1 - 0.15 * _soft_ellipse(yy, xx, (cy + 0.04, cx + 0.012), (0.06, 0.012), 4)[..., None]
+    image = paint(image, _soft_ellipse(yy, xx, (cy + 0.19, cx), (0.022, mouth), 8), np.array([160.0, 70.0, 70.0]))
+    image += sample_rng.normal(0, 3, image.shape)
+    return Image.fromarray(np.clip(image, 0, 255).astype(np.uint8))
+
+
+def write_drawn_dataset(root: Path, identities: int, samples: int, suffix: str = ".png") -> Path:
+    for identity in range(identities):
+        folder = root / f"p{identity + 1}"
+        folder.mkdir(parents=True, exist_ok=True)
+        for sample in range(samples):
+            drawn_face(identity, sample).save(folder / f"{sample + 1}{suffix}")
+    return root
+
+
 @pytest.fixture
 def face_dataset(tmp_path: Path) -> Path:
     return write_face_dataset(tmp_path / "faces", identities=8, samples=5)

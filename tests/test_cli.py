@@ -25,7 +25,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]
     for i in range(11, 15):
         (root / "all" / f"p{i}").rename(unseen / f"p{i}")
     model = root / "faces.model"
-    result = siamcli("train", "faces", str(data), "-o", str(model), "--epochs", "6", "--seed", "1")
+    result = siamcli("train", "faces", str(data), "-o", str(model), "--from-scratch", "--epochs", "6", "--seed", "1")
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""  # progress and summary go to stderr
     assert "wrote" in result.stderr
@@ -56,7 +56,8 @@ def test_train_writes_a_model_with_complete_metadata(trained: tuple[Path, Path, 
 def test_training_is_reproducible_with_a_seed(trained: tuple[Path, Path, Path], tmp_path: Path) -> None:
     data, _, model = trained
     again = tmp_path / "again.model"
-    assert siamcli("train", "faces", str(data), "-o", str(again), "--epochs", "6", "--seed", "1").returncode == 0
+    args = ("train", "faces", str(data), "-o", str(again), "--from-scratch", "--epochs", "6", "--seed", "1")
+    assert siamcli(*args).returncode == 0
     from siamcli.modelfile import read_card
 
     first, second = read_card(model), read_card(again)
@@ -143,7 +144,7 @@ def test_bad_input_gives_one_line_and_exit_2(trained: tuple[Path, Path, Path], t
     assert_clean_error(siamcli("train", "faces", str(single), "-o", str(out)), "'p4' has a single sample", "genuine")
     corrupt = write_face_dataset(tmp_path / "corrupt", identities=5, samples=3)
     (corrupt / "p3" / "2.pgm").write_bytes(b"P5\n92 112\n255\n\x00\x01")
-    assert_clean_error(siamcli("train", "faces", str(corrupt), "-o", str(out)), "p3/2.pgm", "corrupt")
+    assert_clean_error(siamcli("train", "faces", str(corrupt), "-o", str(out), "--from-scratch"), "p3/2.pgm", "corrupt")
     assert not out.exists()
 
     not_model = tmp_path / "x.model"

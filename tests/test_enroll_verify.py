@@ -13,13 +13,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.conftest import write_face_dataset
+from tests.conftest import write_drawn_dataset
 from tests.helpers import json_lines, siamcli, tiny_model
 
 
 @pytest.fixture
 def faces(tmp_path: Path) -> Path:
-    return write_face_dataset(tmp_path / "faces", identities=4, samples=3, suffix=".png")
+    return write_drawn_dataset(tmp_path / "faces", identities=4, samples=3)
 
 
 def run(gallery: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -95,7 +95,7 @@ def test_gallery_show_remove_and_export(tmp_path: Path, faces: Path) -> None:
     assert [Path(row["path"]).name for row in shown] == ["1.png", "2.png"] and len(shown[0]["sha256"]) == 64
     exported = json_lines(run(gallery, "gallery", "export"))
     assert [row["identity"] for row in exported] == ["p1", "p1", "p2"]
-    assert all(len(row["embedding"]) == 512 and row["modality"] == "image" for row in exported)
+    assert all(len(row["embedding"]) == 128 and row["modality"] == "image" for row in exported)
     removed = run(gallery, "gallery", "remove", "p1")
     assert removed.returncode == 0 and "p1: 2 samples removed" in removed.stderr
     assert [row["identity"] for row in json_lines(run(gallery, "gallery", "list"))] == ["p2"]
@@ -155,7 +155,7 @@ def test_a_collection_stays_bound_to_its_model(tmp_path: Path, faces: Path) -> N
 
 
 def test_eight_concurrent_enrolments_lose_nothing(tmp_path: Path) -> None:
-    faces = write_face_dataset(tmp_path / "faces", identities=8, samples=3)
+    faces = write_drawn_dataset(tmp_path / "faces", identities=8, samples=3)
     gallery = tmp_path / "g.db"
     env = {**os.environ, "SIAMCLI_GALLERY": str(gallery)}
     processes = [
@@ -176,7 +176,7 @@ def test_eight_concurrent_enrolments_lose_nothing(tmp_path: Path) -> None:
 
 
 def test_kill_9_at_any_moment_of_an_enrolment(tmp_path: Path) -> None:
-    faces = write_face_dataset(tmp_path / "faces", identities=1, samples=40)
+    faces = write_drawn_dataset(tmp_path / "faces", identities=1, samples=40)
     files = sorted(map(str, (faces / "p1").iterdir()))
     gallery = tmp_path / "g.db"
     command = [sys.executable, "-m", "siamcli", "enroll", "bulk", *files, "--gallery", str(gallery)]

@@ -22,14 +22,14 @@ from siamcli.errors import SiamcliError, SiamcliWarning
 from siamcli.modalities.audio import AudioPreprocessing
 from siamcli.modelfile import FORMAT, GRAPH_TENSOR
 from siamcli.models import retired_models
-from tests.conftest import synthetic_face, synthetic_voice, write_face_dataset
+from tests.conftest import synthetic_face, synthetic_voice, write_drawn_dataset, write_face_dataset
 from tests.helpers import ENV, TINY_CARD, assert_clean_error, json_lines, tiny_model
 from tests.helpers import siamcli as run
 
 
 @pytest.fixture
 def faces(tmp_path: Path) -> Path:
-    return write_face_dataset(tmp_path / "faces", identities=4, samples=3, suffix=".png")
+    return write_drawn_dataset(tmp_path / "faces", identities=4, samples=3)
 
 
 # -- 1. one error boundary -------------------------------------------------------------------------
