@@ -1,4 +1,5 @@
-"""ORL faces: train on s1-s30 with the faces recipe (default settings), evaluate on s31-s40 (ten people
+"""ORL faces: train the small grey CNN from scratch (`train faces --from-scratch`, default settings) on
+s1-s30, evaluate on s31-s40 (ten people
 never seen), and print the figures beside two classical baselines. Runs in-process through the
 Python API (siamcli.train, siamcli.evaluate), as `siamcli train` and `siamcli eval` would.
 
@@ -17,6 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from common import link_all  # a sibling script
 
 import siamcli
 from siamcli.core.distances import get_distance
@@ -28,14 +30,6 @@ from siamcli.modalities.image import IMAGE, ImagePreprocessing
 from siamcli.modalities.image.decode import standardize
 
 DEFAULT_DATA = Path(os.environ.get("SIAMCLI_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
-
-
-def link_identities(source: Path, names: list[str], target: Path) -> Path:
-    """A dataset folder holding only `names`, as symbolic links: nothing is copied."""
-    target.mkdir()
-    for name in names:
-        (target / name).symlink_to((source / name).resolve(), target_is_directory=True)
-    return target
 
 
 def pixels(root: Path, size: tuple[int, int] = (112, 92)) -> tuple[np.ndarray, np.ndarray]:
@@ -77,11 +71,11 @@ def main() -> None:
         sys.exit(f"ORL faces not found at {args.data}; pass --data or set SIAMCLI_DATA")
 
     with tempfile.TemporaryDirectory() as tmp:
-        train = link_identities(args.data, [f"s{i}" for i in range(1, 31)], Path(tmp) / "train")
-        test = link_identities(args.data, [f"s{i}" for i in range(31, 41)], Path(tmp) / "test")
+        train = link_all(Path(tmp) / "train", [args.data / f"s{i}" for i in range(1, 31)])
+        test = link_all(Path(tmp) / "test", [args.data / f"s{i}" for i in range(31, 41)])
         model = Path(tmp) / "faces.model"
         started = time.perf_counter()
-        siamcli.train("faces", train, model, seed=args.seed)
+        siamcli.train("faces", train, model, seed=args.seed, from_scratch=True)
         train_seconds = time.perf_counter() - started
         report = siamcli.evaluate([model], test).models[0].metrics
         train_x, train_y = pixels(train)

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from common import link_all  # a sibling script
 
 import siamcli
 from siamcli.core.distances import get_distance
@@ -34,13 +35,6 @@ from siamcli.modalities.audio.features import load_clip, mel_spectrogram
 
 DEFAULT_DATA = Path(os.environ.get("SIAMCLI_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "cats_and_dogs.sh"
-
-
-def link_all(target: Path, folders: list[Path]) -> Path:
-    target.mkdir()
-    for folder in folders:
-        (target / folder.name).symlink_to(folder.resolve(), target_is_directory=True)
-    return target
 
 
 def mfcc_log_std_eer(root: Path) -> float:

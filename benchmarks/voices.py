@@ -22,8 +22,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -31,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 import soundfile
-from eval_scale import measure  # a sibling script: seconds and peak memory of one fresh process
+from common import cold_verify_seconds, link_all  # sibling scripts
+from eval_scale import measure  # seconds and peak memory of one fresh process
 
 import siamcli
 from siamcli.core.distances import get_distance
@@ -46,13 +45,6 @@ from siamcli.models import retired_models
 DEFAULT_DATA = Path(os.environ.get("SIAMCLI_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
 
 
-def link_all(target: Path, folders: list[Path]) -> Path:
-    target.mkdir()
-    for folder in folders:
-        (target / folder.name).symlink_to(folder.resolve(), target_is_directory=True)
-    return target
-
-
 def zero_shot(model: str | Path, root: Path, seed: int) -> dict:
     return siamcli.evaluate([model], root, seed=seed).models[0].metrics
 
@@ -60,7 +52,7 @@ def zero_shot(model: str | Path, root: Path, seed: int) -> dict:
 def usable(model: Model, paths: list[Path]) -> tuple[list[Path], list[str]]:
     """The files the model can embed, and why it refused the others."""
     kept, refused = [], []
-    for good, _, unusable in model.embed_each(paths):
+    for good, _, unusable, _ in model.embed_each(paths):
         kept += good
         refused += [u.problem for u in unusable]
     return kept, refused
@@ -110,13 +102,6 @@ def write_hour_of_speech(path: Path, sources: list[Path], rate: int = 48000) -> 
                 written += upsampled.size
                 if written == 3600 * rate:
                     return
-
-
-def siamcli_cli(*args: str) -> str:
-    result = subprocess.run([sys.executable, "-m", "siamcli", *args], capture_output=True, text=True)
-    if result.returncode not in (0, 1):
-        sys.exit(f"siamcli {' '.join(args)} failed: {result.stderr.strip()}")
-    return result.stdout
 
 
 def main() -> None:
@@ -201,17 +186,8 @@ def main() -> None:
         readers = sorted(p for p in libri.iterdir() if p.is_dir())
         probes = sorted(readers[5].glob("*.flac"))
         siamcli.enroll("bob", [probes[0]], gallery=gallery)
-        one = ("verify", str(probes[1]), "--claim", "bob", "--gallery", str(gallery))
-        siamcli_cli(*one)
-        times = []
-        for _ in range(7):
-            started = time.perf_counter()
-            siamcli_cli(*one)
-            times.append(time.perf_counter() - started)
-        print(
-            f"cold `siamcli verify sample.flac --claim bob`: median {statistics.median(times):.2f} s over 7 "
-            "(target <= 1.0 s)"
-        )
+        seconds = cold_verify_seconds(probes[1], "bob", gallery)
+        print(f"cold `siamcli verify sample.flac --claim bob`: median {seconds:.2f} s over 7 (target <= 1.0 s)")
 
         hour = work / "hour.wav"
         write_hour_of_speech(hour, sorted(libri.rglob("*.flac")))
