@@ -86,7 +86,7 @@ class Model:
         embeddings = self.embed_decoded(decoded)
         broken = np.flatnonzero(~np.isfinite(embeddings).all(axis=1))
         if broken.size:
-            where = paths[broken[0]] if not decoded.left_out else "a file"
+            where = paths[decoded.kept[broken[0]]]
             raise SiamcliError(f"{where}: no usable embedding (the model gave values that are not finite)")
         return embeddings, decoded
 

@@ -114,8 +114,10 @@ def train_member(
         getattr(encoder, "load_pretrained", encoder.load_state_dict)(starting_weights(config.start_from))
     loss_fn, miner = loss_and_miner(config)
     optimizer = torch.optim.AdamW(encoder.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    # A tenth of the schedule warms up; torch divides by zero when that is exactly one step (10 epochs).
+    warm_up = 0.1 if config.epochs != 10 else 0.11
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=config.lr, total_steps=config.epochs, pct_start=0.1
+        optimizer, max_lr=config.lr, total_steps=config.epochs, pct_start=warm_up
     )
     # Never more identities per batch than there are: a batch waiting for a 12th of 11 would never fill.
     n_identities = len(np.unique(train_set.labels))

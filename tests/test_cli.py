@@ -177,3 +177,13 @@ def test_a_failed_train_leaves_an_existing_model_untouched(trained: tuple[Path, 
 def test_help_is_fast_to_import() -> None:
     code = "import sys, siamcli.cli; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+def test_any_number_of_epochs_trains(tmp_path: Path) -> None:
+    """torch's one-cycle schedule divides by zero when its warm-up is exactly one step (at 10 epochs)."""
+    import siamcli as api
+
+    data = write_face_dataset(tmp_path / "faces", identities=4, samples=3)
+    for epochs in (1, 10):
+        card = api.train("faces", data, tmp_path / "m.model", from_scratch=True, epochs=epochs, members=1)
+        assert card.training.members[0].epochs_run <= epochs

@@ -21,6 +21,7 @@ class Decoded(Protocol):
     labels: np.ndarray  # identity index of each sample
     found: list[dict[str, Any] | None]  # what decoding found in each sample (a face's box), for `embed`
     left_out: list[str]  # why samples were left out (decoded with skip_empty), one line each
+    kept: np.ndarray  # the position, among the files given, of each sample decoded
 
     def __len__(self) -> int: ...
 
@@ -36,13 +37,12 @@ class Decoded(Protocol):
 
 def load_each(
     paths: Sequence[Path],
-    labels: Sequence[int],
     load: Callable[[Path], Loaded],
     skip_empty: bool,
     workers: int = 1,
 ) -> tuple[list[Loaded], np.ndarray, list[str]]:
-    """`load` of each path, in order, with the labels of those loaded; with `skip_empty`, samples in
-    which nothing was found to embed are left out, and why is returned (else the first one raises).
+    """`load` of each path, in order, with the positions of those loaded; with `skip_empty`, samples
+    in which nothing was found to embed are left out, and why is returned (else the first one raises).
     `workers` threads load side by side (for loaders that spend their time outside Python's lock)."""
 
     def attempt(path: Path) -> tuple[Loaded | None, str | None]:
@@ -59,7 +59,7 @@ def load_each(
     else:
         results = [attempt(path) for path in paths]
     loaded = [item for item, problem in results if problem is None]
-    kept = [label for label, (_, problem) in zip(labels, results) if problem is None]
+    kept = [index for index, (_, problem) in enumerate(results) if problem is None]
     left_out = [problem for _, problem in results if problem is not None]
     return loaded, np.asarray(kept, dtype=np.int64), left_out  # type: ignore[return-value]
 

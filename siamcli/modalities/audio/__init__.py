@@ -32,12 +32,14 @@ class DecodedClips:
         window: int = 0,
         step: int = 0,
         left_out: list[str] | None = None,
+        kept: np.ndarray | None = None,
     ) -> None:
         self.features = features  # each (n_mels, frames)
         self.labels = labels
         self.window, self.step = window, step  # frames; 0: whole clips
         self.found: list[dict[str, Any] | None] = [None] * len(features)
         self.left_out = left_out or []
+        self.kept = np.arange(len(features)) if kept is None else kept
 
     def __len__(self) -> int:
         return len(self.features)
@@ -87,9 +89,9 @@ class AudioModality:
     def decode(
         self, paths: Sequence[Path], labels: Sequence[int], preprocessing: AudioPreprocessing, skip_empty: bool = False
     ) -> DecodedClips:
-        features, kept, left_out = load_each(paths, labels, lambda p: load_features(p, preprocessing), skip_empty)
+        features, kept, left_out = load_each(paths, lambda p: load_features(p, preprocessing), skip_empty)
         window, step = preprocessing.window_frames, preprocessing.window_step
-        return DecodedClips(features, kept, window, step, left_out)
+        return DecodedClips(features, np.asarray(labels, dtype=np.int64)[kept], window, step, left_out, kept)
 
 
 AUDIO = AudioModality()

@@ -27,6 +27,7 @@ class DecodedImages:
         found: list[dict[str, Any] | None] | None = None,
         left_out: list[str] | None = None,
         mirrored: bool = False,
+        kept: np.ndarray | None = None,
     ) -> None:
         self.images = images  # (N, channels, H, W) uint8
         self.labels = labels
@@ -34,6 +35,7 @@ class DecodedImages:
         self.mirrored = mirrored  # ImagePreprocessing.mirror_average
         self.found = found if found is not None else [None] * len(images)
         self.left_out = left_out or []
+        self.kept = np.arange(len(images)) if kept is None else kept
 
     def __len__(self) -> int:
         return len(self.images)
@@ -88,11 +90,18 @@ class ImageModality:
         load = _face if faces else _crop
         # Detection runs in onnxruntime and Pillow, outside Python's lock: photos side by side, a core each.
         workers = min(4, os.cpu_count() or 1) if faces else 1
-        loaded, kept, left_out = load_each(paths, labels, lambda path: load(path, preprocessing), skip_empty, workers)
+        loaded, kept, left_out = load_each(paths, lambda path: load(path, preprocessing), skip_empty, workers)
         shape = (0, preprocessing.channels, *preprocessing.size)
         images = np.stack([image for image, _ in loaded]) if loaded else np.zeros(shape, np.uint8)
-        found = [found for _, found in loaded]
-        return DecodedImages(images, kept, preprocessing.normalise, found, left_out, preprocessing.mirror_average)
+        return DecodedImages(
+            images,
+            np.asarray(labels, dtype=np.int64)[kept],
+            preprocessing.normalise,
+            found=[found for _, found in loaded],
+            left_out=left_out,
+            mirrored=preprocessing.mirror_average,
+            kept=kept,
+        )
 
 
 IMAGE = ImageModality()
