@@ -3,6 +3,7 @@ model a command uses when none is named."""
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,12 +106,16 @@ class Model:
         file is retried file by file, which costs nothing when every file is fine."""
         for start in range(0, len(paths), EMBED_CHUNK):
             chunk = list(paths[start : start + EMBED_CHUNK])
-            try:
-                embeddings, decoded = self.embed_found(chunk)
+            with warnings.catch_warnings(record=True) as noted:  # said once: here, or by the retry below
+                try:
+                    embeddings, decoded = self.embed_found(chunk)
+                except SiamcliError:
+                    decoded = None
+            if decoded is not None:
+                for note in noted:
+                    warnings.warn(note.message, stacklevel=2)
                 yield chunk, embeddings, [], decoded.found
                 continue
-            except SiamcliError:
-                pass
             good, rows, unusable, found = [], [], [], []
             for path in chunk:  # each file decoded once: the good ones are embedded as they come
                 try:

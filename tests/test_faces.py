@@ -128,6 +128,10 @@ def test_no_face_several_faces_and_tiny_images(tmp_path: Path) -> None:
     assert result.returncode == 0
     assert "two.png: 2 faces found; using the largest" in result.stderr
     assert json_lines(result)[0]["face"]["box"][0] < 200  # the larger one, on the left
+    # Beside a file that cannot be used, the note is still said once, and the good photo embedded.
+    result = siamcli("embed", str(tmp_path / "two.png"), str(tmp_path / "empty.jpg"))
+    assert result.returncode == 2 and len(json_lines(result)) == 1
+    assert result.stderr.count("2 faces found") == 1 and "empty.jpg: no face found" in result.stderr
 
 
 def test_the_onnx_graph_embeds_as_the_torch_network_does() -> None:
