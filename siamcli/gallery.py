@@ -403,6 +403,11 @@ class Gallery:
         return result
 
     @_gallery_errors
+    def owners(self, collection: Collection) -> dict[str, str]:
+        """Whose each content (SHA-256) of the collection is: what a resumed enrolment skips."""
+        return dict(self._db.execute("SELECT sha256, identity FROM samples WHERE collection_id = ?", (collection.id,)))
+
+    @_gallery_errors
     def enrolled(self, collection: Collection, identity: str | None = None) -> Enrolled:
         """The embeddings of a collection (or of one identity in it), ready to search."""
         query = "SELECT identity, embedding FROM samples WHERE collection_id = ?"

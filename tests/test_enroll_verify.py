@@ -208,3 +208,50 @@ def test_verify_never_imports_torch(tmp_path: Path, faces: Path) -> None:
     assert result.returncode == 0, result.stderr
     imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if line.startswith("import")}
     assert "onnxruntime" in imported and "torch" not in imported
+
+
+def test_enroll_folders_enrolls_every_identity_reports_refusals_and_resumes(tmp_path: Path, faces: Path) -> None:
+    (faces / "p2" / "bad.png").write_bytes(b"junk")
+    (faces / "p3" / "copy.png").write_bytes((faces / "p1" / "1.png").read_bytes())
+    gallery = tmp_path / "g.db"
+    result = run(gallery, "enroll", "--folders", str(faces))
+    assert result.returncode == 2 and result.stdout == ""
+    assert "p2/bad.png: not a readable image" in result.stderr
+    assert "p3/copy.png: the same content as a sample of 'p1'" in result.stderr
+    assert "12 samples enrolled, 0 already enrolled, 2 refused; 4 identities" in result.stderr
+    listed = json_lines(run(gallery, "gallery", "list"))
+    assert [(row["identity"], row["samples"]) for row in listed] == [("p1", 3), ("p2", 3), ("p3", 3), ("p4", 3)]
+
+    (faces / "p2" / "bad.png").unlink()
+    again = run(gallery, "enroll", "--folders", str(faces))  # nothing twice; the copy still refused
+    assert again.returncode == 2 and "0 samples enrolled, 12 already enrolled, 1 refused" in again.stderr
+    both = run(gallery, "enroll", "alice", "--folders", str(faces))
+    assert both.returncode == 2 and "give NAME FILE... or --folders DIR, not both" in both.stderr
+
+
+def test_an_interrupted_enroll_folders_resumes_with_nothing_twice(tmp_path: Path) -> None:
+    from tests.conftest import write_face_dataset
+
+    data = write_face_dataset(tmp_path / "many", identities=50, samples=20)  # 1,000 files: 4 batches
+    model, gallery = tiny_model(tmp_path / "tiny.model", seed=0), tmp_path / "g.db"
+    command = [sys.executable, "-m", "siamcli", "enroll", "--folders", str(data), "--model", str(model)]
+    process = subprocess.Popen([*command, "--gallery", str(gallery)], stderr=subprocess.DEVNULL)
+    committed = 0
+    while process.poll() is None and committed == 0:  # killed once the first batch is in
+        time.sleep(0.02)
+        if gallery.exists():
+            try:
+                with sqlite3.connect(gallery) as db:
+                    committed = db.execute("SELECT count(*) FROM samples").fetchone()[0]
+            except sqlite3.OperationalError:
+                pass
+    process.kill()
+    process.wait()
+    with sqlite3.connect(gallery) as db:
+        kept = db.execute("SELECT count(*) FROM samples").fetchone()[0]
+    assert kept % 256 == 0 or kept == 1000  # whole batches only
+    result = subprocess.run([*command, "--gallery", str(gallery)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert f"{1000 - kept} samples enrolled, {kept} already enrolled, 0 refused; 50 identities" in result.stderr
+    with sqlite3.connect(gallery) as db:
+        assert db.execute("SELECT count(*), count(DISTINCT sha256) FROM samples").fetchone() == (1000, 1000)

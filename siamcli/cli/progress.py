@@ -41,3 +41,26 @@ class EpochProgress:
             self.task = self.progress.add_task("train", total=report.epochs * report.members, status="")
             self.progress.start()
         self.progress.update(self.task, completed=report.member * report.epochs + report.epoch, status=status)
+
+
+class FileProgress:
+    """Files done of all, on stderr; drawn once there is something to count."""
+
+    def __init__(self, label: str) -> None:
+        self.progress = Progress(
+            TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=stderr
+        )
+        self.task: Any = None
+
+    def __enter__(self) -> FileProgress:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        if self.progress.live.is_started:
+            self.progress.stop()
+
+    def update(self, done: int, total: int) -> None:
+        if self.task is None:
+            self.task = self.progress.add_task("files", total=total)
+            self.progress.start()
+        self.progress.update(self.task, completed=done)

@@ -1,18 +1,22 @@
-"""Enroll reference samples of one identity into a gallery: `siamcli enroll NAME FILE...`."""
+"""Enroll reference samples into a gallery: one identity's (`siamcli enroll NAME FILE...`), or a folder
+of identities' (`siamcli enroll --folders DIR`)."""
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from siamcli.core.search import identity_distances
-from siamcli.errors import SiamcliWarning, path_text
+from siamcli.data.dataset import scan_dataset
+from siamcli.errors import SiamcliError, SiamcliWarning, path_text
 from siamcli.files import sha256_of
 from siamcli.gallery import EnrolReport, Gallery, ModelRef, NewSample, check_identity_name, gallery_path
-from siamcli.model import Model, choose_model
+from siamcli.modalities import all_suffixes
+from siamcli.model import Model, Unusable, choose_model
 
 
 def enroll(
@@ -70,3 +74,80 @@ def flag_near_copies(
                 ),
                 stacklevel=2,
             )
+
+
+FOLDER_BATCH = 256  # files embedded and committed together: an interrupted run loses at most these
+
+
+@dataclass
+class FoldersReport:
+    """What `enroll --folders` did."""
+
+    gallery: Path
+    model: str  # the collection's model
+    identities: int  # folders whose samples are all enrolled now
+    enrolled: int  # samples added by this run
+    skipped: int  # already enrolled for their identity (by an earlier run, or the same file twice)
+    refused: list[Unusable] = field(default_factory=list)  # one line each: the file and the problem
+
+
+def enroll_folders(
+    folder: Path | str,
+    *,
+    model: Path | str | None = None,
+    gallery: Path | None = None,
+    on_progress: Callable[[int, int], None] = lambda done, total: None,
+) -> FoldersReport:
+    """Enroll every subfolder of `folder` as one identity (the folder's name), its files as samples.
+
+    Resumable: content already enrolled for its identity (by SHA-256) is skipped without decoding.
+    Files are embedded and committed FOLDER_BATCH at a time, so an interrupted run keeps every batch
+    before the one it was in. A file that cannot be used (corrupt, no face, enrolled as someone else)
+    is refused and reported; the others are still enrolled. `on_progress(done, total)` counts files."""
+    dataset = scan_dataset(Path(folder), all_suffixes())
+    names = [check_identity_name(identity.name) for identity in dataset.identities]
+    files = [(name, path) for name, identity in zip(names, dataset.identities) for path in identity.files]
+    path = gallery_path(gallery)
+    existing = Gallery.open(path, create=True) if path.exists() else None
+    try:
+        chosen, ref = choose_model(existing, [file for _, file in files], model)
+        collection = existing.collection(ref.fingerprint) if existing is not None else None
+        owners = existing.owners(collection) if existing is not None and collection is not None else {}
+    finally:
+        if existing is not None:
+            existing.close()
+
+    report = FoldersReport(path, ref.model, 0, 0, 0)
+    present: set[str] = set()  # identities with samples in the gallery once this run is done
+    todo: list[tuple[str, Path, str]] = []
+    for name, file in files:
+        try:
+            digest = sha256_of(file)
+        except SiamcliError as error:
+            report.refused.append(Unusable(file, str(error)))
+            continue
+        owner = owners.get(digest)
+        if owner is None:
+            owners[digest] = name  # also catches the same content twice in the folder
+            todo.append((name, file, digest))
+        elif owner == name:
+            report.skipped += 1
+            present.add(name)
+        else:
+            report.refused.append(Unusable(file, f"{file}: the same content as a sample of '{owner}'"))
+    on_progress(len(files) - len(todo), len(files))
+    for start in range(0, len(todo), FOLDER_BATCH):
+        batch = todo[start : start + FOLDER_BATCH]
+        queued = {file: (name, digest) for name, file, digest in batch}
+        for good, embeddings, unusable, _ in chosen.embed_each(list(queued)):
+            samples: dict[str, list[NewSample]] = {}
+            for file, embedding in zip(good, embeddings):
+                name, digest = queued[file]
+                samples.setdefault(name, []).append(NewSample(path_text(file.resolve()), digest, embedding))
+            with Gallery.open(path, create=True) as opened:
+                report.enrolled += opened.enroll_many(ref, list(samples.items())).added
+            report.refused += unusable
+            present.update(samples)
+        on_progress(len(files) - len(todo) + start + len(batch), len(files))
+    report.identities = len(present)
+    return report

@@ -86,10 +86,9 @@ class ImageModality:
     def decode(
         self, paths: Sequence[Path], labels: Sequence[int], preprocessing: ImagePreprocessing, skip_empty: bool = False
     ) -> DecodedImages:
-        faces = preprocessing.fit == "face-chip"
-        load = _face if faces else _crop
-        # Detection runs in onnxruntime and Pillow, outside Python's lock: photos side by side, a core each.
-        workers = min(4, os.cpu_count() or 1) if faces else 1
+        load = _face if preprocessing.fit == "face-chip" else _crop
+        # Decoding, detection (onnxruntime) and resizing run outside Python's lock: images side by side.
+        workers = min(4, os.cpu_count() or 1)
         loaded, kept, left_out = load_each(paths, lambda path: load(path, preprocessing), skip_empty, workers)
         shape = (0, preprocessing.channels, *preprocessing.size)
         images = np.stack([image for image, _ in loaded]) if loaded else np.zeros(shape, np.uint8)
