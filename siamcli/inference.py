@@ -42,16 +42,22 @@ def export_onnx(encoder: Any, example: np.ndarray, dynamic_axes: dict[int, str])
     return buffer.getvalue()
 
 
+def onnx_session(graph: bytes, threads: int = 0) -> Any:
+    """An onnxruntime session of a graph that passed `check_graph`, on the CPU; `threads` 0: its default."""
+    import onnxruntime
+
+    onnxruntime.disable_telemetry_events()  # it would otherwise write a device id and queue events
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3  # errors only: its warnings would land on our stderr
+    options.intra_op_num_threads = threads
+    return onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+
+
 class OnnxEncoder:
     """Embeds numpy batches with onnxruntime; the graph must have passed `check_graph`."""
 
     def __init__(self, graph: bytes) -> None:
-        import onnxruntime
-
-        onnxruntime.disable_telemetry_events()  # it would otherwise write a device id and queue events
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3  # errors only: its warnings would land on our stderr
-        self.session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
+        self.session = onnx_session(graph)
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
         return self.session.run([OUTPUT], {INPUT: np.ascontiguousarray(batch, dtype=np.float32)})[0]

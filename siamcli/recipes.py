@@ -81,6 +81,8 @@ def recipe_for(kind: str) -> Recipe:
         raise SiamcliError(f"unknown kind '{kind}' (known: {', '.join(RECIPES)})") from None
 
 
+# Fine-tuning a pretrained encoder: one member, the whole schedule (chosen for voices, see below).
+FINE_TUNING = {"members": 1, "epochs": 20, "patience": 20, "lr": 1e-3, "samples_per_identity": 4}
 SMALL_FACES = Recipe(
     kind="faces",
     summary="face photos, tightly cropped (grey, 32x28, mirrored in training)",
@@ -106,7 +108,7 @@ register_recipe(
         augmentation=ImageAugmentation(max_rotation_deg=5.0, scale_range=(0.95, 1.05), max_shift=0.03),
         start_from="default:image",
         # As for voices: a second projection beside the pretrained one, one member, the whole schedule.
-        training={"members": 1, "epochs": 20, "patience": 20, "lr": 1e-3, "samples_per_identity": 4},
+        training=FINE_TUNING,
         from_scratch=SMALL_FACES,
     )
 )
@@ -150,7 +152,7 @@ register_recipe(
         # - the pretrained projection itself tuned instead: lower in 3, the start kept in 1, higher in 1;
         #   at lr 3e-4, or stopped after 6 epochs without progress (the first epochs at the peak rate
         #   are worse than the start), nothing beat the start; the LSTMs tuned too (lr 1e-4): worse.
-        training={"members": 1, "epochs": 20, "patience": 20, "lr": 1e-3, "samples_per_identity": 4},
+        training=FINE_TUNING,
     )
 )
 register_recipe(

@@ -21,6 +21,40 @@ def build_encoder(spec: Spec) -> nn.Module:
     return ENCODERS.build(spec)
 
 
+class AdaptedProjection(nn.Module):
+    """A pretrained encoder's last step, a projection (`linear`), and the one fine-tuning adds beside it
+    (`adapted`, or None): the pretrained layers keep what thousands of identities taught them, and the
+    contrastive loss shapes the adapted projection alone. Inference embeds with both side by side,
+    scaled to unit length, so a squared distance is the mean of the two projections' (the pretrained
+    and the adapted model ensembled, as WiSE-FT does); training mode returns the adapted one's alone.
+    """
+
+    linear: nn.Linear
+    adapted: nn.Linear | None
+
+    def load_pretrained(self, weights: dict[str, torch.Tensor]) -> None:
+        """The pretrained network's weights (no adapted projection); the adapted one starts as its copy,
+        so that before fine-tuning the model embeds as the pretrained one does."""
+        self.load_state_dict(weights, strict=self.adapted is None)
+        if self.adapted is not None:
+            self.adapted.load_state_dict(self.linear.state_dict())
+
+    def project(self, features: torch.Tensor, activation: Any = None) -> torch.Tensor:
+        """The L2-normalised embedding of `features` (after `activation`, when the network has one)."""
+
+        def embed(linear: nn.Linear) -> torch.Tensor:
+            out = linear(features)
+            return nn.functional.normalize(out if activation is None else activation(out), dim=1)
+
+        embedding = embed(self.linear)
+        if self.adapted is None:
+            return embedding
+        tuned = embed(self.adapted)
+        if self.training:  # the loss shapes the adapted projection on its own
+            return tuned
+        return torch.cat([embedding, tuned], dim=1) / 2**0.5
+
+
 @register_encoder("ensemble")
 class Ensemble(nn.Module):
     """Independently trained encoders of one architecture, their embeddings concatenated.

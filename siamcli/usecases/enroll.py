@@ -85,7 +85,7 @@ class FoldersReport:
 
     gallery: Path
     model: str  # the collection's model
-    identities: int  # folders whose samples are all enrolled now
+    identities: int  # of the folder's identities, those with samples in the gallery once it is done
     enrolled: int  # samples added by this run
     skipped: int  # already enrolled for their identity (by an earlier run, or the same file twice)
     refused: list[Unusable] = field(default_factory=list)  # one line each: the file and the problem

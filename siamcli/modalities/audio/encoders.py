@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from siamcli.core.encoders import register_encoder
+from siamcli.core.encoders import AdaptedProjection, register_encoder
 
 
 def _dct_rows(size: int, first: int, count: int) -> torch.Tensor:
@@ -66,20 +66,16 @@ def _mean_and_std(frames: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 @register_encoder("ge2e-lstm")
-class Ge2eLstm(nn.Module):
+class Ge2eLstm(AdaptedProjection):
     """GE2E's speaker encoder (Wan et al. 2018), as Resemblyzer ships it trained on thousands of
     speakers: stacked LSTMs over mel power frames, the last layer's final state projected, rectified
     and L2-normalised. It reads windows of 1.6 s; longer clips are embedded window by window and
     averaged (the preprocessing says so), shorter ones whole.
 
     The LSTMs never train: with a few dozen speakers, changing them forgets what thousands taught.
-    `adapted` adds a second projection, the one fine-tuning trains, beside the pretrained one, which
-    stays as it was; the embedding is the two side by side, scaled to unit length, so a squared
-    distance is the mean of the two projections' (the pretrained and the adapted model ensembled,
-    as WiSE-FT does). In training mode it returns the adapted projection's embedding alone: the loss
-    shapes that one; validation, calibration and inference see the pair. Cross-validated on
-    speechocean_train's training speakers, the pair never did worse than the pretrained projection
-    alone on speakers kept out, where the adapted one alone sometimes did.
+    `adapted` adds the projection fine-tuning trains (siamcli.core.encoders.AdaptedProjection).
+    Cross-validated on speechocean_train's training speakers, the pair never did worse than the
+    pretrained projection alone on speakers kept out, where the adapted one alone sometimes did.
     """
 
     def __init__(
@@ -92,21 +88,7 @@ class Ge2eLstm(nn.Module):
         if adapted:
             self.linear.requires_grad_(False)
 
-    def load_pretrained(self, weights: dict[str, torch.Tensor]) -> None:
-        """The pretrained network's weights (no adapted projection); the adapted one starts as its copy,
-        so that before fine-tuning the model embeds as the pretrained one does."""
-        self.load_state_dict(weights, strict=self.adapted is None)
-        if self.adapted is not None:
-            self.adapted.load_state_dict(self.linear.state_dict())
-
     def forward(self, spectrograms: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
             _, (hidden, _) = self.lstm(spectrograms.transpose(1, 2))
-        last = hidden[-1]
-        embedding = nn.functional.normalize(torch.relu(self.linear(last)), dim=1)
-        if self.adapted is None:
-            return embedding
-        tuned = nn.functional.normalize(torch.relu(self.adapted(last)), dim=1)
-        if self.training:  # the loss shapes the adapted projection on its own
-            return tuned
-        return torch.cat([embedding, tuned], dim=1) / 2**0.5
+        return self.project(hidden[-1], torch.relu)

@@ -24,11 +24,15 @@ def _to_grey(image: Image.Image) -> Image.Image:
         low, high = float(values.min()), float(values.max())
         scaled = (values - low) / max(high - low, 1e-6) * 255.0
         return Image.fromarray(scaled.astype(np.uint8), mode="L")
+    return _on_white(image).convert("L")
+
+
+def _on_white(image: Image.Image) -> Image.Image:
+    """Transparent pixels go to white, not to whatever colour hides behind them."""
     if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        # Transparent pixels go to white, not to whatever colour hides behind them.
         background = Image.new("RGBA", image.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(background, image.convert("RGBA"))
-    return image.convert("L")
+        return Image.alpha_composite(background, image.convert("RGBA"))
+    return image
 
 
 # Decoding holds every pixel in memory: 40 million (a 7,700 x 5,200 photo) is about 160 MB in RGBA.
@@ -38,10 +42,7 @@ BLANK_SPREAD = 1.0  # a standard deviation below one grey level: nothing to reco
 
 def _to_rgb(image: Image.Image) -> Image.Image:
     if image.mode in ("RGB", "RGBA", "P", "PA", "CMYK", "YCbCr", "LAB", "HSV"):
-        if image.mode in ("RGBA", "PA") or (image.mode == "P" and "transparency" in image.info):
-            background = Image.new("RGBA", image.size, (255, 255, 255, 255))
-            image = Image.alpha_composite(background, image.convert("RGBA"))
-        return image.convert("RGB")
+        return _on_white(image).convert("RGB")
     return _to_grey(image).convert("RGB")  # grey scans (and 16-bit ones, stretched) as three equal channels
 
 

@@ -42,21 +42,14 @@ class Face:
 
 class FaceDetector:
     def __init__(self, graphs: dict[str, bytes]) -> None:
-        import onnxruntime
+        from siamcli.inference import check_graph, onnx_session
 
-        from siamcli.inference import check_graph
-
-        onnxruntime.disable_telemetry_events()
-        options = onnxruntime.SessionOptions()
-        options.log_severity_level = 3
-        # One thread a network: they are small, and threads cost more than they save (32 ms a 250x250
-        # photo against 38 with two); photos are detected side by side instead (see faces.load_faces).
-        options.intra_op_num_threads = 1
         self.sessions = {}
         for name in ("pnet", "rnet", "onet"):
             check_graph(graphs[name])
-            session = onnxruntime.InferenceSession(graphs[name], options, providers=["CPUExecutionProvider"])
-            self.sessions[name] = session
+            # One thread a network: they are small, and threads cost more than they save (32 ms a 250x250
+            # photo against 38 with two); photos are detected side by side instead (ImageModality.decode).
+            self.sessions[name] = onnx_session(graphs[name], threads=1)
 
     def _run(self, name: str, batch: np.ndarray) -> list[np.ndarray]:
         return self.sessions[name].run(None, {"input": (batch.astype(np.float32) - 127.5) * 0.0078125})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from siamcli.core.encoders import register_encoder
+from siamcli.core.encoders import AdaptedProjection, register_encoder
 
 
 def _conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
@@ -102,15 +102,13 @@ _DLIB_BLOCKS = (
 
 
 @register_encoder("dlib-resnet")
-class DlibResNet(nn.Module):
+class DlibResNet(AdaptedProjection):
     """dlib's face recognition ResNet (Davis King, 2017; trained on about 3 million faces of 7,485
     people), rebuilt layer by layer from its model file: 150x150 RGB face chips to 128 values, here
     L2-normalised.
 
     The convolutions never train: a few dozen people would make it forget what thousands taught.
-    As for voices (see Ge2eLstm), `adapted` adds a second projection beside the pretrained one, the
-    one fine-tuning trains; inference embeds with both side by side, scaled to unit length, and
-    training mode returns the adapted one's embedding alone.
+    `adapted` adds the projection fine-tuning trains (siamcli.core.encoders.AdaptedProjection).
     """
 
     fold_onnx_constants = False  # the graph keeps the convolutions' half-precision weights
@@ -126,23 +124,10 @@ class DlibResNet(nn.Module):
         self.linear = nn.Linear(channels, embedding_dim, bias=False).requires_grad_(False)
         self.adapted = nn.Linear(channels, embedding_dim, bias=False) if adapted else None
 
-    def load_pretrained(self, weights: dict[str, torch.Tensor]) -> None:
-        """The pretrained network's weights; the adapted projection starts as a copy of its own."""
-        self.load_state_dict(weights, strict=self.adapted is None)
-        if self.adapted is not None:
-            self.adapted.load_state_dict(self.linear.state_dict())
-
     def features(self, chips: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
             stem = nn.functional.max_pool2d(torch.relu(self.stem(chips)), 3, 2)
             return self.blocks(stem).mean(dim=(2, 3))
 
     def forward(self, chips: torch.Tensor) -> torch.Tensor:
-        pooled = self.features(chips)
-        embedding = nn.functional.normalize(self.linear(pooled), dim=1)
-        if self.adapted is None:
-            return embedding
-        tuned = nn.functional.normalize(self.adapted(pooled), dim=1)
-        if self.training:
-            return tuned
-        return torch.cat([embedding, tuned], dim=1) / 2**0.5
+        return self.project(self.features(chips))

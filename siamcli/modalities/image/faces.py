@@ -20,7 +20,7 @@ DETECTION_SIDE = 1024
 
 
 def find_face(path: Path, image: Image.Image) -> Face:
-    """The photo's largest face; several: a note on stderr; none: SiamcliError naming the file."""
+    """The photo's largest face; several: a note on stderr; none: NothingToEmbed naming the file."""
     width, height = image.size
     if min(width, height) < MIN_FACE:
         raise NothingToEmbed(f"{path}: {width}x{height} pixels, too small to hold a face (at least {MIN_FACE} a side)")
