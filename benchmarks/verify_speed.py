@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+from common import build_large_gallery  # a sibling script
 from PIL import Image
 
 import siamcli
-from siamcli.gallery import NewSample
 from siamcli.model import choose_model
 from siamcli.usecases.verify import Verifier
 
@@ -65,25 +65,6 @@ def import_profile(*args: str) -> list[tuple[int, str]]:
             if cumulative.isdigit() and not name.startswith(" ") and "." not in name:
                 rows.append((int(cumulative), name))
     return sorted(rows, reverse=True)[:6]
-
-
-def build_large_gallery(path: Path, identities: int, per_identity: int) -> None:
-    """Random unit embeddings of the shipped face model's size, 1,000 identities to a transaction."""
-    model, ref = choose_model(None, [Path("x.png")], None)
-    rng = np.random.default_rng(0)
-    dim = model.card.embedding_dim
-    with siamcli.open_gallery(path, create=True) as gallery:
-        for first in range(0, identities, 1000):
-            batch = []
-            for identity in range(first, min(first + 1000, identities)):
-                vectors = rng.normal(size=(per_identity, dim)).astype(np.float32)
-                vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-                samples = [
-                    NewSample(f"/synthetic/{identity}/{j}", f"{identity:032d}{j:032d}", vector)
-                    for j, vector in enumerate(vectors)
-                ]
-                batch.append((f"person{identity:05d}", samples))
-            gallery.enroll_many(ref, batch)
 
 
 def main() -> None:
@@ -135,16 +116,18 @@ def main() -> None:
         model, ref = choose_model(None, [probes[0]], None)
         opens, searches = [], []
         embeddings = model.embed(probes[:50])
+        with siamcli.open_gallery(large) as opened:
+            Verifier.for_collection(opened, model, ref, None, None)  # builds its search index, once
         for _ in range(3):
             started = time.perf_counter()
             with siamcli.open_gallery(large) as opened:
                 verifier = Verifier.for_collection(opened, model, ref, None, None)
-            opens.append(time.perf_counter() - started)
-        for i in range(len(embeddings)):
-            started = time.perf_counter()
-            list(verifier.decide([probes[i]], embeddings[i : i + 1]))
-            searches.append(time.perf_counter() - started)
-        print(f"open the 100k gallery and load its embeddings: median {statistics.median(opens):.3f} s; target < 1 s")
+                opens.append(time.perf_counter() - started)
+                for i in range(len(embeddings)):
+                    started = time.perf_counter()
+                    list(verifier.decide([probes[i]], embeddings[i : i + 1]))
+                    searches.append(time.perf_counter() - started)
+        print(f"open the 100k gallery and its search index: median {statistics.median(opens):.3f} s; target < 1 s")
         print(
             f"1:N search per probe, beyond embedding it: median {statistics.median(searches) * 1000:.1f} ms "
             f"over {len(searches)} probes; target <= 100 ms"

@@ -82,9 +82,13 @@ def remove_command(name: str, model: ModelFilter = None, gallery: GalleryOption 
     """Remove NAME and all their samples (from every collection, or from --model's)."""
     from siamcli.cli.output import note
     from siamcli.errors import SiamcliError
+    from siamcli.gallery.index import refresh
 
     with _open(gallery) as opened:
-        removed = opened.remove(name, _collection(opened, model))
+        chosen = _collection(opened, model)
+        removed = opened.remove(name, chosen)
+        for collection in [chosen] if chosen else opened.collections():
+            refresh(opened, collection)
     if not removed:
         raise SiamcliError(f"{opened.path}: nobody named '{name}' is enrolled")
     note(f"{name}: {removed} sample{'s' * (removed != 1)} removed from {opened.path}")

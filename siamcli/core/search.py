@@ -1,16 +1,22 @@
-"""Scoring probes against enrolled identities: nearest enrolled sample, or the identity's centroid."""
+"""Scoring probes against enrolled identities: nearest enrolled sample, or the identity's centroid.
+
+A search answers, for each probe, the k nearest identities and their distances. ExactSearch scores
+every enrolled sample; a search index (the gallery's) answers the same question among millions."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Protocol
 
 import numpy as np
 
 from siamcli.core.distances import Distance
 
 SCORES = ("nearest", "centroid")
+
+Nearest = list[tuple[str, float]]  # (identity, distance), nearest first
 
 
 @dataclass
@@ -68,3 +74,31 @@ def ranked(distances: np.ndarray, k: int) -> np.ndarray:
     k = min(k, len(distances))
     nearest = np.argpartition(distances, k - 1)[:k]
     return nearest[np.argsort(distances[nearest], kind="stable")]
+
+
+def nearest_identities(names: Sequence[str], distances: np.ndarray, k: int) -> Nearest:
+    """The k nearest identities among samples named `names` at `distances`: each at its nearest sample."""
+    best: dict[str, float] = {}
+    for name, value in zip(names, distances.tolist()):
+        if value < best.get(name, float("inf")):
+            best[name] = value
+    return sorted(best.items(), key=lambda item: item[1])[:k]
+
+
+class Search(Protocol):
+    def nearest(self, probes: np.ndarray, k: int) -> list[Nearest]:
+        """Each probe's k nearest identities, nearest first."""
+        ...
+
+
+@dataclass
+class ExactSearch:
+    """Every enrolled sample (or centroid) scored: exact, and fastest below some tens of thousands."""
+
+    enrolled: Enrolled
+    distance: Distance
+    score: str = "nearest"
+
+    def nearest(self, probes: np.ndarray, k: int) -> list[Nearest]:
+        distances = identity_distances(probes, self.enrolled, self.distance, self.score)
+        return [[(self.enrolled.names[i], float(row[i])) for i in ranked(row, k)] for row in distances]

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
-from siamcli.core.search import identity_distances
+from siamcli.core.search import Search
 from siamcli.data.dataset import scan_dataset
 from siamcli.errors import SiamcliError, SiamcliWarning, path_text
 from siamcli.files import sha256_of
-from siamcli.gallery import EnrolReport, Gallery, ModelRef, NewSample, check_identity_name, gallery_path
+from siamcli.gallery import EnrolReport, Gallery, NewSample, check_identity_name, gallery_path
+from siamcli.gallery.index import open_search, refresh
 from siamcli.modalities import all_suffixes
 from siamcli.model import Model, Unusable, choose_model
 
@@ -44,33 +45,27 @@ def enroll(
     samples = [NewSample(path_text(p.resolve()), sha256_of(p), e) for p, e in zip(paths, embeddings)]
     with Gallery.open(path, create=True) as opened:
         report = opened.enroll(ref, name, samples)
-        flag_near_copies(opened, ref, name, paths, embeddings, chosen)
+        # Opening the search brings its index up to date (built once the collection is large enough).
+        flag_near_copies(open_search(opened, report.collection), name, paths, embeddings, chosen)
     return report
 
 
 NEAR_COPY = 0.05  # of the model's threshold: closer than this, two samples are one picture or recording
 
 
-def flag_near_copies(
-    gallery: Gallery, ref: ModelRef, name: str, paths: Sequence[Path], embeddings: np.ndarray, model: Model
-) -> None:
+def flag_near_copies(search: Search, name: str, paths: Sequence[Path], embeddings: np.ndarray, model: Model) -> None:
     """Warn when a new sample is nearly identical to one already enrolled under another name: the same
     photo or clip enrolled twice, as two people, would make them indistinguishable."""
-    collection = gallery.collection(ref.fingerprint)
-    if collection is None or not len(embeddings):
+    if not len(embeddings):
         return
-    enrolled = gallery.enrolled(collection)
-    others = [i for i, other in enumerate(enrolled.names) if other != name]
-    if not others:
-        return
-    distances = identity_distances(embeddings, enrolled, model.distance, "nearest")[:, others]
-    for path, row in zip(paths, distances):
-        nearest = int(np.argmin(row))
-        if row[nearest] < NEAR_COPY * model.threshold:
+    # The two nearest identities: one of them at most is `name` itself.
+    for path, nearest in zip(paths, search.nearest(embeddings, 2)):
+        other = next(((identity, d) for identity, d in nearest if identity != name), None)
+        if other is not None and other[1] < NEAR_COPY * model.threshold:
             warnings.warn(
                 SiamcliWarning(
-                    f"{path}: nearly identical to a sample of '{enrolled.names[others[nearest]]}' "
-                    f"(distance {row[nearest]:.4f}), now enrolled as '{name}' too: the same picture or recording?"
+                    f"{path}: nearly identical to a sample of '{other[0]}' "
+                    f"(distance {other[1]:.4f}), now enrolled as '{name}' too: the same picture or recording?"
                 ),
                 stacklevel=2,
             )
@@ -149,5 +144,8 @@ def enroll_folders(
             report.refused += unusable
             present.update(samples)
         on_progress(len(files) - len(todo) + start + len(batch), len(files))
+    if report.enrolled:
+        with Gallery.open(path) as opened:
+            refresh(opened, opened.collection(ref.fingerprint))  # once, not once a batch
     report.identities = len(present)
     return report

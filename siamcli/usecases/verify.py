@@ -11,10 +11,11 @@ from typing import Any
 
 import numpy as np
 
-from siamcli.core.search import SCORES, Enrolled, identity_distances, ranked
+from siamcli.core.search import SCORES, ExactSearch, Search
 from siamcli.core.thresholds import accepts
 from siamcli.errors import SiamcliError, SiamcliWarning, path_text
 from siamcli.gallery import Collection, Gallery, ModelRef, gallery_path
+from siamcli.gallery.index import open_search
 from siamcli.model import Model, Unusable, choose_model
 
 
@@ -70,15 +71,27 @@ def verify(
     if threshold is not None and not threshold >= 0:
         raise SiamcliError(f"--threshold {threshold}: must be a distance, 0 or more")
     paths = [Path(f) for f in files]
-    with Gallery.open(gallery_path(gallery)) as opened:
+    opened = Gallery.open(gallery_path(gallery))
+    try:
         loaded, ref = choose_model(opened, paths, model)
         verifier = Verifier.for_collection(opened, loaded, ref, claim, threshold, score, top_k)
-    return verifier.verdicts(paths)
+    except BaseException:
+        opened.close()
+        raise
+    return _closing(verifier.verdicts(paths), opened)
+
+
+def _closing(verdicts: Iterator[Verdict | Unusable], gallery: Gallery) -> Iterator[Verdict | Unusable]:
+    """The verdicts, the gallery closed once they are done: a search index re-reads candidates from it."""
+    try:
+        yield from verdicts
+    finally:
+        gallery.close()
 
 
 def collection_of(gallery: Gallery, ref: ModelRef) -> Collection:
     collection = gallery.collection(ref.fingerprint)
-    if collection is None or not gallery.identities(collection):
+    if collection is None or not gallery.has_samples(collection):
         known = ", ".join(c.model for c in gallery.collections()) or "none"
         raise SiamcliError(f"{gallery.path}: nobody is enrolled with model {ref.model} (collections: {known})")
     return collection
@@ -89,11 +102,10 @@ class Verifier:
     """Scores probes against one collection: 1:1 against `claim`, else 1:N against everyone."""
 
     model: Model
-    enrolled: Enrolled
+    search: Search  # 1:1: the claimed identity's samples; 1:N: everyone's, through the index when large
     threshold: float
     threshold_source: str
     claim: str | None
-    score: str = "nearest"
     top_k: int = 0
 
     @classmethod
@@ -108,8 +120,11 @@ class Verifier:
         top_k: int = 0,
     ) -> Verifier:
         collection = collection_of(gallery, ref)
-        enrolled = gallery.enrolled(collection, claim)
-        if claim is not None and not len(enrolled):
+        if claim is None:
+            search = open_search(gallery, collection, score)
+        else:
+            search = ExactSearch(gallery.enrolled(collection, claim), model.distance, score)
+        if claim is not None and not len(search.enrolled):
             names = sorted({name for _, name, _ in gallery.identities(collection)})
             shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
             raise SiamcliError(f"{gallery.path}: nobody named '{claim}' is enrolled (enrolled: {shown})")
@@ -128,7 +143,7 @@ class Verifier:
                     ),
                     stacklevel=2,
                 )
-        return cls(model, enrolled, value, source, claim, score, top_k)
+        return cls(model, search, value, source, claim, top_k)
 
     def verdicts(self, paths: Sequence[Path]) -> Iterator[Verdict | Unusable]:
         for chunk, embeddings, unusable, _ in self.model.embed_each(paths):
@@ -136,22 +151,19 @@ class Verifier:
             yield from self.decide(chunk, embeddings)
 
     def decide(self, paths: Sequence[Path], embeddings: np.ndarray) -> Iterator[Verdict]:
-        distances = identity_distances(embeddings, self.enrolled, self.model.distance, self.score)
-        for path, row in zip(paths, distances):
-            order = ranked(row, max(1, self.top_k))
-            best = int(order[0])
-            accepted = bool(accepts(row[best], self.threshold))
+        for path, nearest in zip(paths, self.search.nearest(embeddings, max(1, self.top_k))):
+            identity, distance = nearest[0]
+            accepted = bool(accepts(distance, self.threshold))
             if self.claim is not None:
                 decision = "accept" if accepted else "reject"
             else:
                 decision = "identified" if accepted else "unknown"
-            candidates = [(self.enrolled.names[i], float(row[i])) for i in order] if self.top_k else []
             yield Verdict(
                 path_text(path),
-                self.enrolled.names[best],
-                float(row[best]),
+                identity,
+                distance,
                 self.threshold,
                 self.threshold_source,
                 decision,
-                candidates,
+                nearest if self.top_k else [],
             )

@@ -12,6 +12,7 @@ import json
 import os
 import sqlite3
 import unicodedata
+import uuid
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -58,6 +59,28 @@ CREATE TABLE samples (
 );
 CREATE INDEX samples_by_identity ON samples (collection_id, identity);
 """
+
+# Every sample added or removed, in order, whoever writes (this siamcli, an older one, the sqlite3
+# shell): what tells a search index beside the gallery which samples it lacks or must not return.
+# AUTOINCREMENT: a position is never reused, even after the newest change is deleted.
+JOURNAL = [
+    """CREATE TABLE IF NOT EXISTS changes (
+        position INTEGER PRIMARY KEY AUTOINCREMENT,
+        collection_id INTEGER NOT NULL,
+        sample_id INTEGER NOT NULL,
+        added INTEGER NOT NULL
+    )""",
+    """CREATE TRIGGER IF NOT EXISTS sample_added AFTER INSERT ON samples BEGIN
+        INSERT INTO changes (collection_id, sample_id, added) VALUES (NEW.collection_id, NEW.id, 1);
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS sample_removed AFTER DELETE ON samples BEGIN
+        INSERT INTO changes (collection_id, sample_id, added) VALUES (OLD.collection_id, OLD.id, 0);
+    END""",
+    """CREATE TRIGGER IF NOT EXISTS sample_changed AFTER UPDATE ON samples BEGIN
+        INSERT INTO changes (collection_id, sample_id, added) VALUES (OLD.collection_id, OLD.id, 0);
+        INSERT INTO changes (collection_id, sample_id, added) VALUES (NEW.collection_id, NEW.id, 1);
+    END""",
+]
 
 
 @dataclass(frozen=True)
@@ -254,6 +277,15 @@ class Gallery:
             [("format", FORMAT), ("format_version", str(FORMAT_VERSION)), ("created_by", f"siamcli {__version__}")],
         )
 
+    def _ensure_journal(self) -> None:
+        """Inside a write transaction: galleries made before the journal get it (and an id) on their
+        first write. Older siamcli versions still read and write them: the triggers are the file's."""
+        if self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'changes'").fetchone():
+            return
+        for statement in JOURNAL:
+            self._db.execute(statement)
+        self._db.execute("INSERT OR IGNORE INTO info (key, value) VALUES ('id', ?)", (uuid.uuid4().hex,))
+
     # -- collections -------------------------------------------------------------------------------
 
     def _has_model_threshold(self) -> bool:
@@ -338,6 +370,7 @@ class Gallery:
         """Several identities' samples in one transaction, all or nothing."""
         with self._transaction():
             self._initialise_if_new()
+            self._ensure_journal()
             collection = self._collection_for(ref)
             added = already = 0
             for identity, samples in batch:
@@ -372,6 +405,7 @@ class Gallery:
     def remove(self, identity: str, collection: Collection | None = None) -> int:
         """Remove an identity's samples (from one collection, or all); returns how many were removed."""
         with self._transaction():
+            self._ensure_journal()
             if collection is None:
                 cursor = self._db.execute("DELETE FROM samples WHERE identity = ?", (identity,))
             else:
@@ -417,11 +451,94 @@ class Gallery:
             parameters += (identity,)
         # Ordered by the index, rows arrive grouped by identity: no sorting of 100,000 names here.
         rows = self._db.execute(query + " ORDER BY identity", parameters).fetchall()
-        blob = b"".join(row[1] for row in rows)
-        if len(blob) != 4 * collection.embedding_dim * len(rows):
+        embeddings = self._embeddings(collection, [row[1] for row in rows])
+        return Enrolled.from_grouped_rows([row[0] for row in rows], embeddings)
+
+    @_gallery_errors
+    def has_samples(self, collection: Collection) -> bool:
+        return (
+            self._db.execute("SELECT 1 FROM samples WHERE collection_id = ? LIMIT 1", (collection.id,)).fetchone()
+            is not None
+        )
+
+    # -- reading for a search index ------------------------------------------------------------------
+
+    @_gallery_errors
+    def gallery_id(self) -> str | None:
+        """A random id given on the first write with a journal: tells this gallery from another at the same path."""
+        row = self._db.execute("SELECT value FROM info WHERE key = 'id'").fetchone()
+        return None if row is None else row[0]
+
+    @_gallery_errors
+    def count(self, collection: Collection) -> int:
+        return self._db.execute("SELECT count(*) FROM samples WHERE collection_id = ?", (collection.id,)).fetchone()[0]
+
+    @_gallery_errors
+    def change_at(self, position: int) -> tuple[int, int] | None:
+        """(sample id, added) of the journal's change at `position`: None if there is none."""
+        if not self._has_journal():
+            return None
+        row = self._db.execute("SELECT sample_id, added FROM changes WHERE position = ?", (position,)).fetchone()
+        return None if row is None else (row[0], row[1])
+
+    @_gallery_errors
+    def changes(self, collection: Collection, after: int) -> list[tuple[int, int, int]]:
+        """(position, sample id, added) of the collection's changes after position `after`, oldest first."""
+        if not self._has_journal():
+            return []
+        return self._db.execute(
+            "SELECT position, sample_id, added FROM changes WHERE position > ? AND collection_id = ? ORDER BY position",
+            (after, collection.id),
+        ).fetchall()
+
+    def _has_journal(self) -> bool:
+        return self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'changes'").fetchone() is not None
+
+    @_gallery_errors
+    def rows(self, collection: Collection, ids: Sequence[int]) -> tuple[np.ndarray, list[str], np.ndarray]:
+        """(ids, identities, embeddings) of those of `ids` still enrolled, in no particular order."""
+        found: list[tuple[int, str, bytes]] = []
+        unique = sorted(set(map(int, ids)))
+        for start in range(0, len(unique), 900):  # SQLite's older limit of 999 variables a statement
+            chunk = unique[start : start + 900]
+            found += self._db.execute(
+                f"SELECT id, identity, embedding FROM samples WHERE id IN ({','.join('?' * len(chunk))}) "
+                "AND +collection_id = ?",  # +: look the ids up, never scan the collection's index
+                (*chunk, collection.id),
+            ).fetchall()
+        return (
+            np.fromiter((row[0] for row in found), dtype=np.int64, count=len(found)),
+            [row[1] for row in found],
+            self._embeddings(collection, [row[2] for row in found]),
+        )
+
+    @_gallery_errors
+    def snapshot(self, collection: Collection) -> tuple[int, np.ndarray, np.ndarray]:
+        """(journal position, ids, embeddings) of all of a collection's samples, read in one transaction
+        so that the position is the one they are at. Creates the journal when the gallery has none."""
+        with self._transaction():
+            self._ensure_journal()
+            position = self._db.execute("SELECT coalesce(max(position), 0) FROM changes").fetchone()[0]
+            count = self.count(collection)
+            ids = np.empty(count, dtype=np.int64)
+            embeddings = np.empty((count, collection.embedding_dim), dtype=np.float32)
+            rows = self._db.execute("SELECT id, embedding FROM samples WHERE collection_id = ?", (collection.id,))
+            done = 0
+            while chunk := rows.fetchmany(10_000):
+                ids[done : done + len(chunk)] = [row[0] for row in chunk]
+                embeddings[done : done + len(chunk)] = self._embeddings(collection, [row[1] for row in chunk])
+                done += len(chunk)
+        return position, ids, embeddings
+
+    def _embeddings(self, collection: Collection, blobs: Sequence[bytes]) -> np.ndarray:
+        blob = b"".join(blobs)
+        if len(blob) != 4 * collection.embedding_dim * len(blobs):
             raise SiamcliError(f"{self.path}: damaged gallery (embeddings of the wrong size)")
-        embeddings = np.frombuffer(blob, dtype="<f4").reshape(len(rows), collection.embedding_dim)
-        return Enrolled.from_grouped_rows([row[0] for row in rows], embeddings.astype(np.float32, copy=False))
+        return (
+            np.frombuffer(blob, dtype="<f4")
+            .reshape(len(blobs), collection.embedding_dim)
+            .astype(np.float32, copy=False)
+        )
 
     def samples(self, identity: str | None = None) -> Iterator[EnrolledSample]:
         with _sqlite_errors(self.path):
