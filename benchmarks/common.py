@@ -1,5 +1,5 @@
 """What the benchmark scripts share: folders of identities as links, the command line in a fresh
-process, and the median time of a cold `siamcli verify`."""
+process, the median time of a cold `siamcli verify`, and a large gallery of random embeddings."""
 
 from __future__ import annotations
 
@@ -9,6 +9,12 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
+import siamcli
+from siamcli.gallery import NewSample
+from siamcli.model import choose_model
+
 
 def link_all(target: Path, folders: list[Path]) -> Path:
     """A dataset folder holding `folders` (one per identity) as symbolic links: nothing is copied."""
@@ -16,6 +22,14 @@ def link_all(target: Path, folders: list[Path]) -> Path:
     for folder in folders:
         (target / folder.name).symlink_to(folder.resolve(), target_is_directory=True)
     return target
+
+
+def orl_split(data: Path, folder: Path) -> tuple[Path, Path]:
+    """ORL's s1-s30 (to train on) and s31-s40 (ten people never seen), linked under `folder`."""
+    if not data.is_dir():
+        sys.exit(f"ORL faces not found at {data}; pass --data or set SIAMCLI_DATA")
+    train = link_all(folder / "train", [data / f"s{i}" for i in range(1, 31)])
+    return train, link_all(folder / "test", [data / f"s{i}" for i in range(31, 41)])
 
 
 def siamcli_cli(*args: str) -> str:
@@ -37,3 +51,24 @@ def cold_verify_seconds(probe: Path, claim: str, gallery: Path, runs: int = 7) -
         siamcli_cli(*command)
         times.append(time.perf_counter() - started)
     return statistics.median(times)
+
+
+def build_large_gallery(path: Path, identities: int, per_identity: int) -> np.ndarray:
+    """Random unit embeddings of the shipped face model's size, enrolled in the face model's collection
+    1,000 identities to a transaction (person00000's first); returns them, in that order."""
+    model, ref = choose_model(None, [Path("x.png")], None)
+    rng = np.random.default_rng(0)
+    embeddings = rng.normal(size=(identities * per_identity, model.card.embedding_dim)).astype(np.float32)
+    embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
+    with siamcli.open_gallery(path, create=True) as gallery:
+        for first in range(0, identities, 1000):
+            batch = []
+            for identity in range(first, min(first + 1000, identities)):
+                rows = embeddings[identity * per_identity : (identity + 1) * per_identity]
+                samples = [
+                    NewSample(f"/synthetic/{identity}/{j}", f"{identity:032d}{j:032d}", vector)
+                    for j, vector in enumerate(rows)
+                ]
+                batch.append((f"person{identity:05d}", samples))
+            gallery.enroll_many(ref, batch)
+    return embeddings

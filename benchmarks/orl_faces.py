@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from common import link_all  # a sibling script
+from common import orl_split  # a sibling script
 
 import siamcli
 from siamcli.core.distances import get_distance
@@ -67,12 +66,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA / "orl_faces")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    if not args.data.is_dir():
-        sys.exit(f"ORL faces not found at {args.data}; pass --data or set SIAMCLI_DATA")
-
     with tempfile.TemporaryDirectory() as tmp:
-        train = link_all(Path(tmp) / "train", [args.data / f"s{i}" for i in range(1, 31)])
-        test = link_all(Path(tmp) / "test", [args.data / f"s{i}" for i in range(31, 41)])
+        train, test = orl_split(args.data, Path(tmp))
         model = Path(tmp) / "faces.model"
         started = time.perf_counter()
         siamcli.train("faces", train, model, seed=args.seed, from_scratch=True)

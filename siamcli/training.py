@@ -21,6 +21,7 @@ from siamcli.core.registry import Spec
 from siamcli.core.sampling import identity_batches
 from siamcli.core.thresholds import Threshold, calibrate, equal_error_rate
 from siamcli.core.trials import Trials
+from siamcli.distributed import Group, training_group
 from siamcli.modalities import Decoded, import_encoders
 from siamcli.modalities.base import embed_all
 from siamcli.modelcard import MemberRecord
@@ -57,6 +58,8 @@ class TrainResult:
     val_eer: float | None  # of the final (ensembled) encoder
     seconds: float
     members: list[MemberResult]
+    workers: int = 1  # processes that trained it
+    device: str = "cpu"
 
     def member_records(self) -> list[MemberRecord]:
         return [
@@ -75,11 +78,16 @@ class TrainResult:
 @torch.no_grad()
 def embed_decoded(encoder: torch.nn.Module, decoded: Decoded, batch_size: int = 256) -> np.ndarray:
     encoder.eval()
-    return embed_all(decoded, lambda batch: encoder(torch.from_numpy(batch)).numpy(), batch_size)
+    device = next(encoder.parameters()).device
+    return embed_all(decoded, lambda batch: encoder(torch.from_numpy(batch).to(device)).cpu().numpy(), batch_size)
 
 
 def all_trials(encoder: torch.nn.Module, decoded: Decoded, distance: str) -> Trials:
     return Trials.all_pairs(embed_decoded(encoder, decoded), decoded.labels, get_distance(distance))
+
+
+def validation_eer(encoder: torch.nn.Module, val_set: Decoded, distance: str) -> float:
+    return equal_error_rate(all_trials(encoder, val_set, distance))[0]
 
 
 def starting_weights(model: str) -> dict[str, torch.Tensor]:
@@ -102,16 +110,20 @@ def train_member(
     train_set: Decoded,
     val_set: Decoded | None,
     on_epoch: Callable[[EpochReport], None],
+    group: Group,
 ) -> MemberResult:
-    """One encoder, from its own seed: the loop of every Siamese network, over mined pairs of PK batches."""
+    """One encoder, from its own seed: the loop of every Siamese network, over mined pairs of PK batches.
+    Several workers (`group`) each take their share of every epoch's batches and average gradients."""
     seed = config.seed * 1000 + member
-    torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
-    generator = torch.Generator().manual_seed(seed)
+    torch.manual_seed(seed)  # the same starting weights in every worker
+    rng = np.random.default_rng(seed)  # the same batches drawn in every worker, each taking its share
+    generator = torch.Generator().manual_seed(seed + 7919 * group.rank)  # augmented each its own way
 
     encoder = build_encoder(config.encoder)
     if config.start_from is not None:  # an encoder may know how to take in a pretrained network's weights
         getattr(encoder, "load_pretrained", encoder.load_state_dict)(starting_weights(config.start_from))
+    encoder.to(group.device)
+    replica = group.replica(encoder)
     loss_fn, miner = loss_and_miner(config)
     optimizer = torch.optim.AdamW(encoder.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     # A tenth of the schedule warms up; torch divides by zero when that is exactly one step (10 epochs).
@@ -134,14 +146,15 @@ def train_member(
     best_eer, best_epoch, start_eer = float("inf"), 0, None
     if config.start_from is not None and val_set is not None:
         best_state = copy.deepcopy(encoder.state_dict())
-        best_eer = start_eer = equal_error_rate(all_trials(encoder, val_set, config.distance))[0]
+        best_eer = start_eer = group.from_leader(lambda: validation_eer(encoder, val_set, config.distance))
     history: list[EpochReport] = []
     for epoch in range(1, config.epochs + 1):
-        encoder.train()
+        replica.train()
         losses = []
-        for batch in identity_batches(train_set.labels, identities_per_batch, config.samples_per_identity, rng):
-            embeddings = encoder(train_set.training_batch(batch, generator, config.augmentation))
-            labels = torch.from_numpy(train_set.labels[batch])
+        batches = list(identity_batches(train_set.labels, identities_per_batch, config.samples_per_identity, rng))
+        for batch in group.share(batches):
+            embeddings = replica(train_set.training_batch(batch, generator, config.augmentation).to(group.device))
+            labels = torch.from_numpy(train_set.labels[batch]).to(group.device)
             loss = loss_fn(embeddings, labels, miner(embeddings, labels))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -151,7 +164,7 @@ def train_member(
 
         val_eer = None
         if val_set is not None:
-            val_eer, _ = equal_error_rate(all_trials(encoder, val_set, config.distance))
+            val_eer = group.from_leader(lambda: validation_eer(encoder, val_set, config.distance))
         eligible = epoch >= first_eligible
         # Ties go to the later, better-trained epoch; without validation the last epoch is kept.
         if eligible and (val_eer is None or val_eer < best_eer or (val_eer == best_eer and best_epoch > 0)):
@@ -163,7 +176,7 @@ def train_member(
                 config.members,
                 epoch,
                 config.epochs,
-                float(np.mean(losses)),
+                group.mean(float(np.mean(losses))),
                 val_eer,
                 best_epoch,
                 time.perf_counter() - start,
@@ -182,10 +195,36 @@ def train(
     train_set: Decoded,
     val_set: Decoded | None,
     on_epoch: Callable[[EpochReport], None] = lambda report: None,
-) -> TrainResult:
+    *,
+    workers: int = 1,
+    device: str = "cpu",
+) -> TrainResult | None:
+    """Train and calibrate the configured encoder. `workers` local processes train it side by side
+    (torch.distributed); under torchrun, torchrun's processes do, and every one but rank 0 gets None.
+    `device`: cpu, cuda, or auto (a GPU when torch sees one)."""
+    with training_group(workers, device, _follow, (config, train_set, val_set)) as group:
+        return _train(config, train_set, val_set, on_epoch, group)
+
+
+def _follow(group: Group, config: TrainConfig, train_set: Decoded, val_set: Decoded | None) -> None:
+    _train(config, train_set, val_set, lambda report: None, group)
+
+
+def _train(
+    config: TrainConfig,
+    train_set: Decoded,
+    val_set: Decoded | None,
+    on_epoch: Callable[[EpochReport], None],
+    group: Group,
+) -> TrainResult | None:
     import_encoders()
     start = time.perf_counter()
-    members = [train_member(config, m, train_set, val_set, on_epoch) for m in range(config.members)]
+    report = on_epoch if group.leader else lambda report: None
+    members = [train_member(config, m, train_set, val_set, report, group) for m in range(config.members)]
+    if not group.leader:
+        return None
+    for member in members:
+        member.encoder.cpu()
     if config.members == 1:
         encoder, spec = members[0].encoder, config.encoder
     else:
@@ -207,4 +246,6 @@ def train(
         val_eer=None if val_set is None else equal_error_rate(trials)[0],
         seconds=time.perf_counter() - start,
         members=members,
+        workers=group.world,
+        device=group.device.type,
     )

@@ -15,7 +15,7 @@ LAYERS = [
     ("siamcli.errors", "siamcli.files", "siamcli.core", "siamcli.inference"),  # ONNX graphs: checked, run
     ("siamcli.modalities", "siamcli.data"),
     ("siamcli.trainconfig", "siamcli.recipes", "siamcli.modelcard"),
-    ("siamcli.gallery", "siamcli.modelfile", "siamcli.models", "siamcli.training"),
+    ("siamcli.gallery", "siamcli.modelfile", "siamcli.models", "siamcli.training", "siamcli.distributed"),
     ("siamcli.model",),
     ("siamcli.evaluation", "siamcli.report"),
     ("siamcli.usecases",),

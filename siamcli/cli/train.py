@@ -65,6 +65,17 @@ def train_command(
             min=0.0, max=0.5, help="Calibrate the threshold at this false-accept rate \\[default: equal-error point]."
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Processes training side by side on this machine (torch.distributed; across machines, start "
+            "siamcli with torchrun instead).",
+        ),
+    ] = 1,
+    device: Annotated[
+        str, typer.Option(help="cpu, cuda, or auto: a GPU when torch sees one.", metavar="auto|cpu|cuda")
+    ] = "auto",
     from_scratch: Annotated[
         bool,
         typer.Option(
@@ -102,9 +113,13 @@ def train_command(
             output,
             val_identities=val_identities,
             from_scratch=from_scratch,
+            workers=workers,
+            device=device,
             on_epoch=progress.update,
             **settings,
         )
+    if card is None:  # a torchrun worker other than rank 0, which writes the model and says so
+        return
     training, threshold = card.training, card.threshold
     assert training is not None
     epochs_run = ", ".join(f"{m.best_epoch}/{m.epochs_run}" for m in training.members)

@@ -31,9 +31,11 @@ def fit(
     *,
     val_identities: int | None = None,
     from_scratch: bool = False,
+    workers: int = 1,
+    device: str = "auto",
     on_epoch: Callable[[EpochReport], None] = lambda report: None,
     **settings: Unpack[TrainSettings],
-) -> ModelCard:
+) -> ModelCard | None:
     """Train the recipe of `kind` on DATA_DIR's identities and write the model file to `output`.
 
     `settings` (seed, epochs, patience, batch_size, samples_per_identity, lr, members, margin,
@@ -42,13 +44,21 @@ def fit(
     and calibrate the threshold. `from_scratch`: the kind's recipe without a pretrained encoder (faces:
     the small grey CNN). Nothing is written if anything fails. `on_epoch` receives a
     training.EpochReport after each epoch of each member.
+
+    `workers` processes train side by side on this machine (torch.distributed, gloo on CPU, NCCL on
+    GPUs); under torchrun, its processes do, and every one but rank 0 returns None without writing.
+    `device`: cpu, cuda, or auto (a GPU when torch sees one).
     """
+    from siamcli.distributed import choose_device
     from siamcli.modelfile import write_model
     from siamcli.training import loss_and_miner, train
 
     recipe = recipe_for(kind)
     if from_scratch:
         recipe = recipe.scratch()
+    if workers < 1:
+        raise SiamcliError(f"--workers {workers}: at least 1")
+    choose_device(device)  # refused before any sample is decoded
     try:
         config = recipe.config(**settings)
         loss_and_miner(config)
@@ -69,7 +79,9 @@ def fit(
     started = time.perf_counter()
     train_set = _decode(recipe, dataset, train_names)
     val_set = _decode(recipe, dataset, val_names) if val_names else None
-    result = train(config, train_set, val_set, on_epoch)
+    result = train(config, train_set, val_set, on_epoch, workers=workers, device=device)
+    if result is None:  # a torchrun worker other than rank 0: rank 0 writes the model
+        return None
 
     source = "validation identities" if val_names else "training identities (none held out)"
     card = ModelCard(
@@ -86,7 +98,7 @@ def fit(
             samples=dataset.n_samples,
             train_identities=train_names,
             val_identities=val_names,
-            config=config.settings(),
+            config={**config.settings(), "workers": result.workers, "device": result.device},
             loss=config.loss,
             miner=config.miner,
             augmentation=config.augmentation,
