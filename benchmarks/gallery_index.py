@@ -2,6 +2,7 @@
 libraries the index could be built with, side by side.
 
     python benchmarks/gallery_index.py [--identities 100000] [--compare 100000] [--data ../shared/data/orl_faces]
+    python benchmarks/gallery_index.py --crossover 5000 20000 50000
 
 The gallery holds random unit embeddings of the shipped face model's size, 10 to an identity, in the
 face model's collection. Genuine probes are 1,000 enrolled samples moved by noise to a distance of
@@ -38,7 +39,7 @@ GENUINE_DISTANCE = 0.4
 
 # Run in a fresh process: open the gallery and its index, answer every probe one at a time.
 SEARCH_IN_A_FRESH_PROCESS = """
-import json, resource, sys, time
+import json, sys, time
 started = time.perf_counter()
 import numpy as np
 from siamcli.gallery import Gallery
@@ -55,7 +56,8 @@ for probe in probes:
 started = time.perf_counter()
 batched = search.nearest(probes, 1)
 batch_seconds = time.perf_counter() - started
-rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+# Peak memory of this process since it started: VmHWM (ru_maxrss would keep the parent's at fork).
+rss = next(int(line.split()[1]) * 1024 for line in open("/proc/self/status") if line.startswith("VmHWM"))
 print(json.dumps({"open": opened, "times": times, "answers": answers, "batch": batch_seconds, "rss": rss,
                   "search": type(search).__name__}))
 """
@@ -194,6 +196,29 @@ def _libraries(folder: Path) -> list:
     ]
 
 
+def crossover(sizes: list[int]) -> None:
+    """Where the index starts to pay: a fresh process opening the gallery and answering one probe,
+    every sample scored, then through the index (built in between, not timed)."""
+    print("one probe in a fresh process, opening included (median of 3): exact | through the index")
+    for size in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            gallery, probe = Path(tmp) / "gallery.db", Path(tmp) / "probe.npy"
+            build_large_gallery(gallery, size // 10, 10)
+            np.save(probe, unit(np.random.default_rng(4).normal(size=(1, 128))))
+            exact = _one_probe_seconds(gallery, probe, index_from=size + 1)
+            with siamcli.open_gallery(gallery) as opened:
+                gallery_index._write(opened, opened.collections()[0], None, None)
+            indexed = _one_probe_seconds(gallery, probe, index_from=0)
+            print(f"  {size:>7,} samples: {exact * 1000:5.0f} ms | {indexed * 1000:5.0f} ms")
+
+
+def _one_probe_seconds(gallery: Path, probe: Path, index_from: int) -> float:
+    code = f"import siamcli.gallery.index as i; i.INDEX_FROM = {index_from}\n" + SEARCH_IN_A_FRESH_PROCESS
+    command = [sys.executable, "-c", code, str(gallery), str(probe)]
+    runs = [json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout) for _ in range(3)]
+    return statistics.median(run["open"] + run["times"][0] for run in runs)
+
+
 def photos(data: Path, folder: Path) -> list[Path]:
     """Face photos for the whole commands: ORL's when the data is there, else drawn ones."""
     if data.is_dir():
@@ -212,10 +237,16 @@ def main() -> None:
     parser.add_argument("--identities", type=int, default=100_000)
     parser.add_argument("--compare", type=int, default=0, help="embeddings to compare the libraries on (0: do not)")
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA / "orl_faces")
+    parser.add_argument(
+        "--crossover", type=int, nargs="*", default=[], help="gallery sizes to time exact against indexed"
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     if args.compare:
         compare_libraries(args.compare)
+    if args.crossover:
+        crossover(args.crossover)
+        return
 
     per_identity = 10
     with tempfile.TemporaryDirectory() as tmp:

@@ -195,3 +195,36 @@ def test_verify_and_enroll_go_through_the_index(tmp_path: Path, small_index: Non
     Image.open(faces[2]).save(copy, optimize=True)  # the same picture, other bytes
     with pytest.warns(SiamcliWarning, match="copy.png: nearly identical to a sample of 'bob'"):
         siamcli.enroll("carol", [copy], gallery=gallery)
+
+
+def test_a_gallery_whose_index_cannot_be_written_is_still_searched(tmp_path: Path, small_index: None) -> None:
+    """As for a gallery this user may read but not write: one line on stderr, then exact search."""
+    rng = np.random.default_rng(6)
+    path = tmp_path / "g.db"
+    with Gallery.open(path, create=True) as gallery:
+        vectors = enroll_people(gallery, REF, 0, 40, rng)
+        index_folder(gallery).write_text("not a folder")  # where the index would go
+        collection = gallery.collection(REF.fingerprint)
+        assert collection is not None
+        with pytest.warns(SiamcliWarning, match="cannot write its search index"):
+            search = open_search(gallery, collection)
+        probes = probes_near(vectors, rng, 20)
+        assert isinstance(search, ExactSearch)
+        assert_same(search.nearest(probes, 2), exact(gallery, REF, probes, 2))
+
+
+def test_a_damaged_index_or_record_is_built_again(tmp_path: Path, small_index: None) -> None:
+    rng = np.random.default_rng(7)
+    path = tmp_path / "g.db"
+    with Gallery.open(path, create=True) as gallery:
+        vectors = enroll_people(gallery, REF, 0, 40, rng)
+        probes = probes_near(vectors, rng, 20)
+        with pytest.warns(SiamcliWarning):
+            first = indexed(gallery, REF).file
+        first.write_bytes(first.read_bytes()[:1000])  # truncated
+        with pytest.warns(SiamcliWarning, match="its search index cannot be read"):
+            assert_same(indexed(gallery, REF).nearest(probes, 2), exact(gallery, REF, probes, 2))
+        record = index_folder(gallery) / "collection-1.json"
+        record.write_text(record.read_text().replace('"file": "collection-1-', '"file": "../../collection-1-'))
+        with pytest.warns(SiamcliWarning, match="it has none yet"):  # a record not as written: not trusted
+            assert_same(indexed(gallery, REF).nearest(probes, 2), exact(gallery, REF, probes, 2))

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import secrets
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -32,7 +33,7 @@ import numpy as np
 
 from siamcli.core.distances import Distance, get_distance
 from siamcli.core.search import ExactSearch, Nearest, Search, nearest_identities
-from siamcli.errors import SiamcliWarning
+from siamcli.errors import SiamcliError, SiamcliWarning, first_line
 from siamcli.files import write_atomic
 from siamcli.gallery import Collection, Gallery
 
@@ -64,11 +65,21 @@ class IndexRecord:
 
     @classmethod
     def read(cls, path: Path) -> IndexRecord | None:
+        """The record, or None when there is none or it is not one this version wrote (then the index
+        is built anew: nothing in it is trusted, and its file name is never followed out of the folder)."""
         try:
             record = cls(**json.loads(path.read_text()))
         except (OSError, ValueError, TypeError):
             return None
-        return record if record.version == RECORD_VERSION else None
+        numbers = (record.version, record.collection, record.position, record.samples, record.drawn_for)
+        well_formed = (
+            all(type(n) is int for n in numbers)
+            and isinstance(record.gallery, str)
+            and isinstance(record.fingerprint, str)
+            and (record.last_change is None or (isinstance(record.last_change, list) and len(record.last_change) == 2))
+            and re.fullmatch(rf"collection-{record.collection}-[0-9a-f]+\.faiss", str(record.file)) is not None
+        )
+        return record if well_formed and record.version == RECORD_VERSION else None
 
 
 @dataclass
@@ -140,17 +151,30 @@ def _current(gallery: Gallery, collection: Collection) -> tuple[IndexRecord, Del
     the collection is too small for one."""
     checked = _check(gallery, collection)
     if isinstance(checked, str):
-        if checked == NONE_YET and gallery.count(collection) < INDEX_FROM:
+        count = gallery.count(collection)
+        if count < max(INDEX_FROM, 1):  # searched exactly: no index to build, however stale the old one
             return None
-        _say(gallery, f"building the search index of {gallery.count(collection):,} samples ({checked})")
-        record = _write(gallery, collection, None, None)
-        return record, Delta(record.position)
+        _say(gallery, f"building the search index of {count:,} samples ({checked})")
+        written = _write_or_say(gallery, collection, None, None)
+        return None if written is None else (written, Delta(written.position))
     record, delta = checked
     if len(delta) > max(MERGE_FROM, MERGE_SHARE * record.samples):
         _say(gallery, f"updating the search index: {len(delta):,} samples enrolled or removed since it was built")
-        record = _write(gallery, collection, record, delta)
-        return record, Delta(record.position)
+        written = _write_or_say(gallery, collection, record, delta)
+        return checked if written is None else (written, Delta(written.position))
     return checked
+
+
+def _write_or_say(
+    gallery: Gallery, collection: Collection, record: IndexRecord | None, delta: Delta | None
+) -> IndexRecord | None:
+    """A gallery or folder this user may read but not write is still searched: exactly, or through the
+    index it has with the changes since beside it."""
+    try:
+        return _write(gallery, collection, record, delta)
+    except (SiamcliError, OSError, RuntimeError) as error:  # RuntimeError: faiss on a damaged file
+        _say(gallery, f"cannot write its search index ({first_line(error)}); searching without the update")
+        return None
 
 
 def _say(gallery: Gallery, message: str) -> None:
@@ -169,7 +193,13 @@ def open_search(gallery: Gallery, collection: Collection, score: str = "nearest"
     million samples are a full read: use `nearest` there)."""
     current = _current(gallery, collection) if score == "nearest" else None
     if current is not None:
-        return IndexedSearch.open(gallery, collection, *current)
+        try:
+            return IndexedSearch.open(gallery, collection, *current)
+        except RuntimeError as error:  # faiss cannot read the file: damaged
+            _say(gallery, f"its search index cannot be read ({first_line(error)}); building it again")
+            written = _write_or_say(gallery, collection, None, None)
+            if written is not None:
+                return IndexedSearch.open(gallery, collection, written, Delta(written.position))
     return ExactSearch(gallery.enrolled(collection), get_distance(collection.distance), score)
 
 
