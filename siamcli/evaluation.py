@@ -146,7 +146,11 @@ def metrics(
     seed: int = 0,
     p_target: float = 0.01,
     rounds: int = 200,
+    group_separator: str | None = None,
 ) -> dict[str, Any]:
+    """Every metric of the model on `evaluated`. With `group_separator`, identities are grouped by their
+    name up to its last separator (Omniglot's `Latin_character01`: `Latin`), and one-shot accuracy
+    is also reported with every episode drawn within one group."""
     trials = evaluated.trials
     n_identities = len(evaluated.names)
     eer, eer_threshold = equal_error_rate(trials)
@@ -156,24 +160,42 @@ def metrics(
     def eer_of(multiplicity: np.ndarray) -> float:
         return equal_error_rate(trials, trials.weights(multiplicity))[0]
 
-    one_shot: dict[str, float] = {}
-    one_shot_interval: dict[str, tuple[float, float]] = {}
-    for n_way in (n for n in N_WAYS if n <= identifiable):
-        rng = np.random.default_rng(seed)
-        correct, target = one_shot_episodes(
-            evaluated.embeddings, evaluated.labels, n_way, episodes, rng, evaluated.distance
-        )
-        one_shot[f"{n_way}-way"] = float(correct.mean())
+    def one_shot(within: np.ndarray | None) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+        accuracy: dict[str, float] = {}
+        interval: dict[str, tuple[float, float]] = {}
+        for n_way in (n for n in N_WAYS if n <= identifiable):
+            rng = np.random.default_rng(seed)
+            try:
+                correct, target = one_shot_episodes(
+                    evaluated.embeddings, evaluated.labels, n_way, episodes, rng, evaluated.distance, within
+                )
+            except ValueError:  # within groups: none holds n_way identities
+                continue
+            accuracy[f"{n_way}-way"] = float(correct.mean())
 
-        def accuracy_of(multiplicity: np.ndarray, correct: np.ndarray = correct, target: np.ndarray = target) -> float:
-            weights = multiplicity[target]  # each episode counts as often as its query's identity was drawn
-            if not weights.any():
-                raise ValueError("no episode's identity was drawn")
-            return float(np.average(correct, weights=weights))
+            def accuracy_of(
+                multiplicity: np.ndarray, correct: np.ndarray = correct, target: np.ndarray = target
+            ) -> float:
+                weights = multiplicity[target]  # each episode counts as often as its query's identity was drawn
+                if not weights.any():
+                    raise ValueError("no episode's identity was drawn")
+                return float(np.average(correct, weights=weights))
 
-        one_shot_interval[f"{n_way}-way"] = bootstrap_interval(accuracy_of, n_identities, rounds, seed)
+            interval[f"{n_way}-way"] = bootstrap_interval(accuracy_of, n_identities, rounds, seed)
+        return accuracy, interval
 
     interval = {"level": 0.95, "rounds": rounds, "over": "identities", "seed": seed}
+    grouped: dict[str, Any] = {}
+    if group_separator is not None:
+        names = [name.rsplit(group_separator, 1)[0] for name in evaluated.names]
+        _, within = np.unique(names, return_inverse=True)
+        accuracy, within_interval = one_shot(within)
+        grouped = {
+            "groups": {"separator": group_separator, "count": len(set(names))},
+            "one_shot_within_groups": accuracy,
+            "one_shot_within_groups_interval": within_interval,
+        }
+    accuracy, accuracy_interval = one_shot(None)
     return {
         "identities": n_identities,
         "samples": len(evaluated.labels),
@@ -189,8 +211,9 @@ def metrics(
         "tar_at_far": {f"{far:g}": tar_at_far(trials, far) for far in FAR_TARGETS},
         "threshold": model.card.threshold.to_json(),
         "at_threshold": rates_at(trials, model.threshold),
-        "one_shot": one_shot,
-        "one_shot_interval": one_shot_interval,
+        "one_shot": accuracy,
+        "one_shot_interval": accuracy_interval,
+        **grouped,
         "intervals": interval,
         "episodes": episodes,
         "seed": seed,

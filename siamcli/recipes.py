@@ -112,6 +112,28 @@ register_recipe(
         from_scratch=SMALL_FACES,
     )
 )
+register_recipe(
+    Recipe(
+        kind="images",
+        summary="characters, signatures, logos, objects: anything but faces (grey, 28x28 letterboxed, never mirrored)",
+        modality="image",
+        # Mirror images are other characters (b and d): no mirroring in training or inference.
+        encoder=Spec(
+            "small-vgg", {"embedding_dim": 128, "width": 32, "blocks": 3, "dropout": 0.1, "mirror_average": False}
+        ),
+        # Letterboxed, not cropped: a glyph's ends or a logo's edge are part of what it is.
+        preprocessing=ImagePreprocessing(size=(28, 28), fit="letterbox"),
+        augmentation=ImageAugmentation(
+            max_rotation_deg=10.0,
+            scale_range=(0.85, 1.15),
+            max_shift=0.08,
+            mirror=False,
+            max_gamma=1.3,
+            stroke=True,
+        ),
+        training={"members": 1, "epochs": 30, "patience": 30, "batch_size": 128, "samples_per_identity": 4},
+    )
+)
 GE2E = Spec("ge2e-lstm", {"n_mels": 40, "hidden": 256, "layers": 3, "embedding_dim": 256})  # the shipped one
 VOICE_PREPROCESSING = AudioPreprocessing(
     # GE2E's front end, as Resemblyzer trained it: 16 kHz, 25 ms windows every 10 ms, 40 mel bands of

@@ -155,6 +155,9 @@ def summary_rows(metrics: dict[str, Any]) -> list[tuple[str, str]]:
     for n_way, accuracy in metrics["one_shot"].items():
         low, high = metrics["one_shot_interval"][n_way]
         rows.append((f"one-shot {n_way}", f"{accuracy:.2%} [{low:.2%}, {high:.2%}]"))
+    for n_way, accuracy in metrics.get("one_shot_within_groups", {}).items():
+        low, high = metrics["one_shot_within_groups_interval"][n_way]
+        rows.append((f"one-shot {n_way} within groups", f"{accuracy:.2%} [{low:.2%}, {high:.2%}]"))
     worst = [row for row in metrics["per_identity"] if row["frr"] is not None][:3]
     rows.append(("worst identities (FRR)", ", ".join(f"{r['identity']} {r['frr']:.0%}" for r in worst) or "n/a"))
     return rows

@@ -96,6 +96,39 @@ def write_drawn_dataset(root: Path, identities: int, samples: int, suffix: str =
     return root
 
 
+def drawn_glyph(script: int, character: int, drawing: int, size: tuple[int, int] = (60, 48)) -> Image.Image:
+    """A handwritten-looking character: the strokes (polylines through 3 to 5 points) of character
+    `character` of script `script`, each drawing with its points moved a little and its own pen width,
+    dark on white, `size` (height, width). Characters of one script share a stroke style (their points
+    stay near the same grid), so telling them apart within a script is the harder task."""
+    shape = np.random.default_rng([script, character])
+    style = np.random.default_rng(script)
+    grid = style.uniform(0.15, 0.85, (6, 2))
+    strokes = [grid[shape.integers(0, 6, shape.integers(3, 6))] + shape.normal(0, 0.05, (1, 2)) for _ in range(2)]
+    hand = np.random.default_rng([script, character, drawing, 7])
+    height, width = size
+    image = Image.new("L", (width, height), 255)
+    from PIL import ImageDraw
+
+    draw = ImageDraw.Draw(image)
+    pen = int(hand.integers(2, 5))
+    for stroke in strokes:
+        points = (stroke + hand.normal(0, 0.02, stroke.shape)).clip(0.05, 0.95) * [width, height]
+        draw.line([tuple(point) for point in points], fill=int(hand.integers(0, 60)), width=pen, joint="curve")
+    return image
+
+
+def write_glyph_dataset(root: Path, scripts: range, characters: int, drawings: int) -> Path:
+    """Omniglot's layout: one folder per character, named <script>_character<NN>."""
+    for script in scripts:
+        for character in range(characters):
+            folder = root / f"script{script}_character{character + 1:02d}"
+            folder.mkdir(parents=True, exist_ok=True)
+            for drawing in range(drawings):
+                drawn_glyph(script, character, drawing).save(folder / f"{drawing + 1}.png")
+    return root
+
+
 @pytest.fixture
 def face_dataset(tmp_path: Path) -> Path:
     return write_face_dataset(tmp_path / "faces", identities=8, samples=5)

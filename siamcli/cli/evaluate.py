@@ -24,6 +24,14 @@ def eval_command(
     ] = 0.01,
     episodes: Annotated[int, typer.Option(min=1, help="One-shot identification episodes per N.")] = 2000,
     seed: Annotated[int, typer.Option(help="Seed of the one-shot episodes and of the bootstrap.")] = 0,
+    groups: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Group identities by their name up to its last SEPARATOR (Omniglot's Latin_character01: Latin) "
+            "and also measure one-shot accuracy with each episode's identities drawn from one group.",
+            metavar="SEPARATOR",
+        ),
+    ] = None,
 ) -> None:
     """Verification and one-shot identification metrics on the identities given (use people not seen in
     training), with 95% intervals from resampling identities. Several models are compared side by side."""
@@ -34,7 +42,7 @@ def eval_command(
     if len(paths) < 2:
         raise SiamcliError("give at least one model file, then the data (a folder or a pairs CSV)")
     *models, data = paths
-    evaluation = evaluate(models, data, episodes=episodes, seed=seed, p_target=p_target, report=report)
+    evaluation = evaluate(models, data, episodes=episodes, seed=seed, p_target=p_target, report=report, groups=groups)
     if want_json(json_output):
         for item in evaluation.models:
             print_json({"model": item.label, "data": evaluation.data, **item.metrics})

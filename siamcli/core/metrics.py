@@ -85,22 +85,34 @@ def one_shot_episodes(
     episodes: int,
     rng: np.random.Generator,
     distance: Distance,
+    within: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every episode drawn at once: (correct, target identity) of each.
 
     Only the distances an episode needs (its query to its references) are computed, a chunk of
     episodes at a time: never the samples' whole distance matrix. Identities are indices into the
-    sorted distinct labels; those with one sample give no query and are never drawn.
+    sorted distinct labels; those with one sample give no query and are never drawn. With `within`
+    (a group number for each identity), each episode draws a group, uniformly among those with
+    n_way usable identities, and its n_way identities from that group alone (Omniglot's episodes
+    within one alphabet: harder than across them, where other scripts are easy to tell apart).
     """
     groups = Groups.of(labels)
     counts, first, by_identity = groups.sizes, groups.starts, groups.by_identity
     usable = counts >= 2
     if np.count_nonzero(usable) < n_way:
         raise ValueError(f"{n_way}-way needs {n_way} identities with two samples, found {np.count_nonzero(usable)}")
+    if within is not None:
+        sizes = np.bincount(within[usable], minlength=within.max() + 1)
+        eligible = np.flatnonzero(sizes >= n_way)
+        if not eligible.size:
+            raise ValueError(f"{n_way}-way within groups needs a group of {n_way} identities with two samples")
     chosen = np.empty((episodes, n_way), dtype=np.int64)
     for start in range(0, episodes, EPISODE_CHUNK):  # a chunk of episodes' keys at a time: memory stays flat
         keys = rng.random((min(EPISODE_CHUNK, episodes - start), counts.size))
         keys[:, ~usable] = -1.0
+        if within is not None:
+            drawn = rng.choice(eligible, size=len(keys))
+            keys[within[None, :] != drawn[:, None]] = -1.0
         chosen[start : start + len(keys)] = np.argsort(-keys, axis=1)[:, :n_way]  # n_way distinct, uniformly
     reference_offset = (rng.random(chosen.shape) * counts[chosen]).astype(int)
     references = by_identity[first[chosen] + reference_offset]

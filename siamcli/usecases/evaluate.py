@@ -32,10 +32,12 @@ def evaluate(
     seed: int = 0,
     p_target: float = 0.01,
     report: Path | None = None,
+    groups: str | None = None,
 ) -> Evaluation:
     """Every model on the same trials of DATA: a folder (every pair of its samples) or a pairs CSV
     from `siamcli pairs` (exactly its pairs). With `report`, curves, histograms, report.html and
-    metrics.json are written into that folder."""
+    metrics.json are written into that folder. With `groups` (a separator), identities are grouped
+    by their name up to its last separator, and one-shot accuracy is also measured within groups."""
     if not models:
         raise SiamcliError("give at least one model file, then the data (a folder or a pairs CSV)")
     try:
@@ -44,6 +46,8 @@ def evaluate(
         raise SiamcliError("--p-target must be between 0 and 1") from None
     if not 1 <= episodes <= MAX_EPISODES:
         raise SiamcliError(f"--episodes {episodes}: from 1 to {MAX_EPISODES:,}")
+    if groups is not None and not groups:
+        raise SiamcliError("--groups: give the separator that ends a group's part of a name (e.g. _)")
     data = Path(data)
     loaded = [m if isinstance(m, Model) else load_model(m) for m in models]  # every model checked before any work
     pairs = read_pairs(data) if data.is_file() else None
@@ -54,7 +58,9 @@ def evaluate(
         else:
             evaluated = on_dataset(model, scan_dataset(data, model.modality.suffixes), seed)
         label = str(model.path) if isinstance(given, Model) else str(given)
-        results.append(Evaluated(label, metrics(model, evaluated, episodes, seed, p_target), evaluated))
+        results.append(
+            Evaluated(label, metrics(model, evaluated, episodes, seed, p_target, group_separator=groups), evaluated)
+        )
     evaluation = Evaluation(str(data), results)
     if report is not None:
         from siamcli.report import write_report

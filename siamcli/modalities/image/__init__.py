@@ -60,8 +60,9 @@ class DecodedImages:
             yield batch, owners
 
 
-def _crop(path: Path, preprocessing: ImagePreprocessing) -> tuple[np.ndarray, None]:
-    return np.round(load_image(path, preprocessing.size) * 255).astype(np.uint8)[None], None
+def _fitted(path: Path, preprocessing: ImagePreprocessing) -> tuple[np.ndarray, None]:
+    image = np.round(load_image(path, preprocessing.size, preprocessing.fit, preprocessing.colour) * 255)
+    return (image[None] if image.ndim == 2 else image.transpose(2, 0, 1)).astype(np.uint8), None
 
 
 def _face(path: Path, preprocessing: ImagePreprocessing) -> tuple[np.ndarray, dict[str, Any]]:
@@ -86,7 +87,7 @@ class ImageModality:
     def decode(
         self, paths: Sequence[Path], labels: Sequence[int], preprocessing: ImagePreprocessing, skip_empty: bool = False
     ) -> DecodedImages:
-        load = _face if preprocessing.fit == "face-chip" else _crop
+        load = _face if preprocessing.fit == "face-chip" else _fitted
         # Decoding, detection (onnxruntime) and resizing run outside Python's lock: images side by side.
         workers = min(4, os.cpu_count() or 1)
         loaded, kept, left_out = load_each(paths, lambda path: load(path, preprocessing), skip_empty, workers)

@@ -28,7 +28,7 @@ def normalise(images: torch.Tensor, rule: str) -> torch.Tensor:
 
 
 def augment_images(images: torch.Tensor, generator: torch.Generator, augmentation: ImageAugmentation) -> torch.Tensor:
-    """`images` (batch, channels, H, W) in [0, 1], warped, mirrored and gamma-changed, still in [0, 1]."""
+    """`images` (batch, channels, H, W) in [0, 1], warped, mirrored, stroke- and gamma-changed, still in [0, 1]."""
     n = images.shape[0]
 
     def uniform(low: float, high: float) -> torch.Tensor:
@@ -49,6 +49,11 @@ def augment_images(images: torch.Tensor, generator: torch.Generator, augmentatio
     theta[:, 1, 2] = uniform(-shift, shift) * 2
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     warped = F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    if augmentation.stroke:
+        change = torch.randint(-1, 2, (n, 1, 1, 1), generator=generator)  # -1 thin, 0 keep, 1 thicken
+        thickened = -F.max_pool2d(-warped, 3, 1, 1)
+        thinned = F.max_pool2d(warped, 3, 1, 1)
+        warped = torch.where(change == 1, thickened, torch.where(change == -1, thinned, warped))
     log_gamma = math.log(augmentation.max_gamma)
     gamma = torch.exp(uniform(-log_gamma, log_gamma)).view(-1, 1, 1, 1)
     return warped.clamp(min=1e-4, max=1.0) ** gamma

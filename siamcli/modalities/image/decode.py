@@ -86,11 +86,25 @@ def open_image(path: Path, colour: str = "grey") -> Image.Image:
     return image
 
 
-def load_image(path: Path, size: tuple[int, int]) -> np.ndarray:
-    """Grey image as float32 in [0, 1], centre-cropped to the aspect of `size` (height, width) and resized."""
+def load_image(path: Path, size: tuple[int, int], fit: str = "centre-crop", colour: str = "grey") -> np.ndarray:
+    """The image as float32 in [0, 1], (height, width) grey or (height, width, 3) colour, brought to
+    `size` (height, width): centre-cropped to its aspect and resized, or letterboxed (resized whole
+    into it, the margins the colour of the image's border)."""
     height, width = size
-    fitted = ImageOps.fit(open_image(path), (width, height), method=Image.Resampling.BILINEAR)
+    image = open_image(path, colour)
+    if fit == "letterbox":
+        fitted = ImageOps.pad(image, (width, height), method=Image.Resampling.BILINEAR, color=_border_colour(image))
+    else:
+        fitted = ImageOps.fit(image, (width, height), method=Image.Resampling.BILINEAR)
     return np.asarray(fitted, dtype=np.float32) / 255.0
+
+
+def _border_colour(image: Image.Image) -> int | tuple[int, ...]:
+    """The median colour of the outermost pixels: the paper a glyph is drawn on, the wall behind a logo."""
+    pixels = np.asarray(image)
+    border = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
+    median = np.median(border, axis=0).astype(int)
+    return int(median) if median.ndim == 0 else tuple(int(v) for v in median)
 
 
 # dlib's face encoder subtracts the mean colour of its training faces (RGB, 0-255), then divides by 256.

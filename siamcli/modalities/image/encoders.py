@@ -18,7 +18,7 @@ def _conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
 
 @register_encoder("small-vgg", "face-cnn")  # "face-cnn" until 0.1.0: files written then still load
 class SmallVGG(nn.Module):
-    """A small VGG-style CNN for grey images, ending in an L2-normalised embedding.
+    """A small VGG-style CNN (grey images, or `channels` 3 for colour), ending in an L2-normalised embedding.
 
     Small on purpose: with a few dozen training identities, capacity turns into memorised faces.
     Global average pooling keeps the head tiny and tolerates small shifts of the face in the frame.
@@ -33,10 +33,10 @@ class SmallVGG(nn.Module):
         blocks: int = 3,
         dropout: float = 0.3,
         mirror_average: bool = True,
+        channels: int = 1,
     ) -> None:
         super().__init__()
         layers: list[nn.Module] = []
-        channels = 1
         for block in range(blocks):
             out = width * 2**block
             layers += [_conv_block(channels, out), _conv_block(out, out), nn.MaxPool2d(2)]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from siamcli.core.settings import require
 
 COLOURS = ("grey", "rgb")
-FITS = ("centre-crop", "face-chip")
+FITS = ("centre-crop", "letterbox", "face-chip")
 NORMALISATIONS = ("per-image", "dlib-mean")
 
 
@@ -18,8 +18,10 @@ class ImagePreprocessing:
     # "grey": colour converted to grey, transparency to white, 16-bit stretched to 8; "rgb": grey
     # images as three equal channels, photos turned upright as their EXIF says
     colour: str = "grey"
-    # "centre-crop": cropped to the aspect of `size`, then resized; "face-chip": the largest face found
-    # (MTCNN), aligned by its five landmarks to siamcli.modalities.image.align.FACE_TEMPLATE
+    # "centre-crop": cropped to the aspect of `size`, then resized; "letterbox": resized whole into
+    # `size`, the margins filled with the colour of the image's border (nothing of a drawing is cut
+    # off, nothing is stretched); "face-chip": the largest face found (MTCNN), aligned by its five
+    # landmarks to siamcli.modalities.image.align.FACE_TEMPLATE
     fit: str = "centre-crop"
     # "per-image": zero mean, unit variance, so exposure and contrast do not decide identity;
     # "dlib-mean": minus the mean colour of dlib's training faces, divided by 256, as dlib's encoder reads
@@ -48,7 +50,7 @@ class ImagePreprocessing:
 
 @dataclass(frozen=True)
 class ImageAugmentation:
-    """Random rotation, scale, shift, mirror and gamma of each training image.
+    """Random rotation, scale, shift, mirror, stroke width and gamma of each training image.
 
     Gamma rather than brightness or contrast: per-image standardisation removes any linear change."""
 
@@ -57,6 +59,9 @@ class ImageAugmentation:
     max_shift: float = 0.08  # of the image's size
     mirror: bool = True
     max_gamma: float = 1.4
+    # A third of the images thickened by a 3x3 minimum filter (dark strokes on a light ground grow by a
+    # pixel), a third thinned by a maximum filter: pens, scans and downsampling vary a stroke's width.
+    stroke: bool = False
 
     def __post_init__(self) -> None:
         low, high = self.scale_range

@@ -1,0 +1,118 @@
+"""`train images`: images that are not faces (characters, signatures, logos), letterboxed, never
+mirrored; and one-shot evaluation within groups of identities (Omniglot's alphabets)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image, ImageDraw
+
+from siamcli.core.distances import get_distance
+from siamcli.core.metrics import one_shot_episodes
+from siamcli.modalities.image.augment import augment_images
+from siamcli.modalities.image.decode import load_image
+from siamcli.modalities.image.settings import ImageAugmentation
+from siamcli.recipes import recipe_for
+from tests.conftest import shared_dataset, write_glyph_dataset
+from tests.helpers import siamcli
+
+
+def test_letterboxing_keeps_the_aspect_and_fills_the_margins_with_the_paper(tmp_path: Path) -> None:
+    image = Image.new("L", (120, 40), 230)  # a wide label: grey paper, a black bar across its middle
+    ImageDraw.Draw(image).rectangle([10, 15, 109, 24], fill=0)
+    image.save(tmp_path / "wide.png")
+    boxed = load_image(tmp_path / "wide.png", (30, 30), fit="letterbox")
+    cropped = load_image(tmp_path / "wide.png", (30, 30), fit="centre-crop")
+    dark_columns = np.flatnonzero((boxed < 0.5).any(axis=0))
+    dark_rows = np.flatnonzero((boxed < 0.5).any(axis=1))
+    assert dark_columns[-1] - dark_columns[0] + 1 >= 24  # the whole bar (100 of 120 px: 25 of 30)
+    assert 2 <= len(dark_rows) <= 4  # 10 of 40 px high, scaled by 30/120: 2.5 px, not stretched
+    assert abs(boxed[0].mean() - 230 / 255) < 0.01 and abs(boxed[-1].mean() - 230 / 255) < 0.01  # paper margins
+    assert (cropped < 0.5).all(axis=0).sum() == 0 and (cropped < 0.5).any(axis=0).all()  # cropped: ends cut off
+    label = Image.new("RGB", (20, 60), (200, 30, 40))  # a red label with a white mark, in colour
+    ImageDraw.Draw(label).rectangle([5, 20, 14, 39], fill=(255, 255, 255))
+    label.save(tmp_path / "tall.png")
+    coloured = load_image(tmp_path / "tall.png", (30, 30), fit="letterbox", colour="rgb")
+    assert coloured.shape == (30, 30, 3) and np.allclose(coloured[:, 0], [200 / 255, 30 / 255, 40 / 255], atol=0.01)
+
+
+def test_the_images_kind_never_mirrors() -> None:
+    recipe = recipe_for("images")
+    assert recipe.augmentation.mirror is False and recipe.encoder.params["mirror_average"] is False
+    assert recipe.preprocessing.fit == "letterbox" and recipe.start_from is None
+    glyph = torch.zeros(16, 1, 28, 28)
+    glyph[:, :, 4:24, 6:9] = 1.0  # an L: its mirror image is another character
+    glyph[:, :, 21:24, 6:20] = 1.0
+    still = ImageAugmentation(max_rotation_deg=0, scale_range=(1, 1), max_shift=0, mirror=False, max_gamma=1)
+    out = augment_images(glyph.clamp(min=1e-4), torch.Generator().manual_seed(0), still)
+    assert torch.allclose(out, glyph.clamp(min=1e-4), atol=1e-4)
+
+
+def test_stroke_augmentation_thickens_and_thins_dark_strokes() -> None:
+    line = torch.ones(60, 1, 28, 28)
+    line[:, :, 8:20, 13:15] = 0.0  # a dark stroke two pixels wide on white
+    still = ImageAugmentation(max_rotation_deg=0, scale_range=(1, 1), max_shift=0, mirror=False, max_gamma=1)
+    out = augment_images(line, torch.Generator().manual_seed(1), replace(still, stroke=True))
+    widths = sorted({int((image[0, 14] < 0.5).sum()) for image in out})
+    assert widths == [0, 2, 4]  # thinned away, kept, thickened by a pixel each side
+
+
+def test_episodes_within_groups_draw_their_identities_from_one_group() -> None:
+    # Group 0: five identities far apart (always told apart); group 1: five at one point (a tie each time).
+    embeddings = np.repeat(np.concatenate([np.eye(5) * 10, np.zeros((5, 5))]), 2, axis=0).astype(np.float32)
+    labels = np.repeat(np.arange(10), 2)
+    groups = np.array([0] * 5 + [1] * 5)
+    distance = get_distance("euclidean")
+    within, identity = one_shot_episodes(embeddings, labels, 5, 4000, np.random.default_rng(0), distance, groups)
+    across, _ = one_shot_episodes(embeddings, labels, 5, 4000, np.random.default_rng(0), distance)
+    assert abs(within.mean() - (0.5 * 1 + 0.5 * 0.2)) < 0.03  # half the episodes in each group
+    assert within[identity < 5].all() and abs(within[identity >= 5].mean() - 0.2) < 0.03
+    assert across.mean() > within.mean() + 0.05  # mixed episodes are easier: group 0's identities stand out
+    with pytest.raises(ValueError, match="6-way within groups needs a group of 6 identities"):
+        one_shot_episodes(embeddings, labels, 6, 10, np.random.default_rng(0), distance, groups)
+
+
+def test_glyphs_end_to_end_train_eval_within_scripts_enroll_verify(tmp_path: Path) -> None:
+    train = write_glyph_dataset(tmp_path / "train", range(0, 4), characters=8, drawings=6)
+    test = write_glyph_dataset(tmp_path / "test", range(10, 12), characters=8, drawings=6)
+    model = tmp_path / "glyphs.model"
+    result = siamcli("train", "images", str(train), "-o", str(model), "--epochs", "8", "--batch-size", "32")
+    assert result.returncode == 0, result.stderr
+    result = siamcli("eval", str(model), str(test), "--groups", "_", "--json", "--episodes", "500")
+    metrics = json.loads(result.stdout)
+    assert metrics["groups"] == {"separator": "_", "count": 2}
+    assert set(metrics["one_shot_within_groups"]) == {"5-way"}  # 8 characters a script: no 10-way within
+    assert metrics["one_shot"]["5-way"] > 0.6 and metrics["one_shot_within_groups"]["5-way"] > 0.5  # chance: 0.2
+    assert metrics["eer"] < 0.3
+    gallery = tmp_path / "g.db"
+    reference = test / "script10_character01"
+    assert (
+        siamcli("enroll", "first", str(reference / "1.png"), "--model", str(model), "-g", str(gallery)).returncode == 0
+    )
+    verdict = json.loads(
+        siamcli("verify", str(reference / "2.png"), "--claim", "first", "-g", str(gallery), "--json").stdout
+    )
+    assert verdict["distance"] < metrics["eer_threshold"] * 2
+
+
+def test_omniglot_within_alphabets_after_a_short_training(tmp_path: Path) -> None:
+    """Five alphabets to train on, two others to measure: far from the benchmark's training, above chance."""
+    omniglot = shared_dataset("omniglot_background")
+    alphabets = sorted({folder.name.rsplit("_", 1)[0] for folder in omniglot.iterdir()})
+    train, test = tmp_path / "train", tmp_path / "test"
+    for root, chosen in ((train, alphabets[:5]), (test, ["Latin", "Greek"])):
+        root.mkdir()
+        for folder in omniglot.iterdir():
+            if folder.name.rsplit("_", 1)[0] in chosen:
+                (root / folder.name).symlink_to(folder, target_is_directory=True)
+    model = tmp_path / "omniglot.model"
+    result = siamcli("train", "images", str(train), "-o", str(model), "--epochs", "4")
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(siamcli("eval", str(model), str(test), "--groups", "_", "--json", "--episodes", "500").stdout)
+    assert metrics["groups"]["count"] == 2
+    assert metrics["one_shot_within_groups"]["20-way"] > 0.4  # chance: 0.05; 58% measured
