@@ -130,9 +130,8 @@ def test_bad_input_gives_one_line_and_exit_2(trained: tuple[Path, Path, Path], t
     data, unseen, model = trained
     out = tmp_path / "m.model"
     assert_clean_error(siamcli("train", "faces", str(data), "-o", str(out), "--margin", "0"), "margin must be positive")
-    assert_clean_error(
-        siamcli("train", "pets", str(data), "-o", str(out)), "unknown kind 'pets' (known: faces, images, voices, sounds)"
-    )
+    known = "unknown kind 'pets' (known: faces, images, voices, sounds)"
+    assert_clean_error(siamcli("train", "pets", str(data), "-o", str(out)), known)
     assert_clean_error(siamcli("train", "faces", str(tmp_path / "nope"), "-o", str(out)), "nope", "no such folder")
     (tmp_path / "empty").mkdir()
     assert_clean_error(siamcli("train", "faces", str(tmp_path / "empty"), "-o", str(out)), "no identity subfolders")
