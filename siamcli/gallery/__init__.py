@@ -280,7 +280,7 @@ class Gallery:
     def _ensure_journal(self) -> None:
         """Inside a write transaction: galleries made before the journal get it (and an id) on their
         first write. Older siamcli versions still read and write them: the triggers are the file's."""
-        if self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'changes'").fetchone():
+        if self._has_journal():
             return
         for statement in JOURNAL:
             self._db.execute(statement)

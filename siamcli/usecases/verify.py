@@ -120,14 +120,16 @@ class Verifier:
         top_k: int = 0,
     ) -> Verifier:
         collection = collection_of(gallery, ref)
+        search: Search
         if claim is None:
             search = open_search(gallery, collection, score)
         else:
-            search = ExactSearch(gallery.enrolled(collection, claim), model.distance, score)
-        if claim is not None and not len(search.enrolled):
-            names = sorted({name for _, name, _ in gallery.identities(collection)})
-            shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
-            raise SiamcliError(f"{gallery.path}: nobody named '{claim}' is enrolled (enrolled: {shown})")
+            enrolled = gallery.enrolled(collection, claim)
+            if not len(enrolled):
+                names = sorted({name for _, name, _ in gallery.identities(collection)})
+                shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+                raise SiamcliError(f"{gallery.path}: nobody named '{claim}' is enrolled (enrolled: {shown})")
+            search = ExactSearch(enrolled, model.distance, score)
         if threshold is not None:
             value, source = threshold, "option"
         elif collection.threshold is not None:
