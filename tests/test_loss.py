@@ -1,10 +1,12 @@
-"""The contrastive loss, the miners and the distances, against values computed by hand."""
+"""The contrastive losses, the miners and the distances, against values computed by hand."""
+
+import math
 
 import pytest
 import torch
 
 from siamcli.core.distances import Cosine, Euclidean
-from siamcli.core.losses import LOSSES, ContrastiveLoss
+from siamcli.core.losses import LOSSES, ContrastiveLoss, SupervisedContrastiveLoss
 from siamcli.core.miners import MINERS, AllPairs, HardImpostors, Pairs
 from siamcli.core.registry import Spec
 
@@ -40,11 +42,56 @@ def test_gradient_pulls_genuine_together_and_pushes_impostors_apart() -> None:
     assert embeddings.grad[:, 0].tolist() == pytest.approx([-1.0, 2.0, -1.0], abs=1e-4)
 
 
+def test_supervised_contrastive_loss_matches_hand_computation() -> None:
+    embeddings = on_a_line(0.0, 0.5, 1.0)
+    labels = torch.tensor([0, 0, 1])
+    loss = SupervisedContrastiveLoss(Euclidean(), temperature=0.5)  # similarity -d^2
+    everything = AllPairs(Euclidean())(embeddings, labels)
+    # Sample 0: its partner at -0.25 against the impostor at -1; sample 1: both at -0.25, so log 2;
+    # sample 2 has no partner and says nothing.
+    expected = (math.log(1 + math.exp(-0.75)) + math.log(2)) / 2
+    assert loss(embeddings, labels, everything).item() == pytest.approx(expected, abs=1e-5)
+    # The impostor pair (0, 2) not mined: sample 0's partner is alone in its softmax and costs nothing.
+    fewer = Pairs(torch.tensor([0, 1]), torch.tensor([1, 2]))
+    assert loss(embeddings, labels, fewer).item() == pytest.approx(math.log(2) / 2, abs=1e-5)
+
+
+def test_supervised_contrastive_loss_is_the_papers_on_unit_embeddings() -> None:
+    """Khosla et al. (2020), eq. 2, written with cosine similarities over the temperature."""
+    embeddings = torch.nn.functional.normalize(torch.randn(12, 8, generator=torch.Generator().manual_seed(0)), dim=1)
+    embeddings.requires_grad_()
+    labels = torch.arange(12) // 4
+    loss = SupervisedContrastiveLoss(Euclidean(), temperature=0.1)(
+        embeddings, labels, AllPairs(Euclidean())(embeddings, labels)
+    )
+    others = ~torch.eye(12, dtype=torch.bool)
+    logits = (embeddings @ embeddings.T / 0.1).masked_fill(~others, float("-inf"))
+    log_probability = logits - logits.logsumexp(dim=1, keepdim=True)
+    partners = (labels[:, None] == labels[None, :]) & others
+    paper = -(log_probability.masked_fill(~partners, 0).sum(dim=1) / partners.sum(dim=1)).mean()
+    assert loss.item() == pytest.approx(paper.item(), rel=1e-5)
+    loss.backward()
+    assert torch.isfinite(embeddings.grad).all()
+
+
+def test_supervised_contrastive_gradient_pulls_partners_together_and_pushes_impostors_apart() -> None:
+    embeddings = on_a_line(0.0, 0.5, 1.0)
+    labels = torch.tensor([0, 0, 1])
+    SupervisedContrastiveLoss(Euclidean(), temperature=0.5)(
+        embeddings, labels, AllPairs(Euclidean())(embeddings, labels)
+    ).backward()
+    gradient = embeddings.grad[:, 0]
+    assert gradient[0] < 0 and gradient[2] < 0  # descent moves 0 up towards 1, and 2 up away from 1
+    assert embeddings.grad.sum().item() == pytest.approx(0.0, abs=1e-6)  # distances alone: no net drift
+
+
 def test_margins_must_be_positive() -> None:
     with pytest.raises(ValueError):
         ContrastiveLoss(Euclidean(), margin=0)
     with pytest.raises(ValueError):
         HardImpostors(Euclidean(), margin=0)
+    with pytest.raises(ValueError, match="temperature"):
+        SupervisedContrastiveLoss(Euclidean(), temperature=0)
 
 
 def test_hard_impostors_keeps_all_genuine_pairs_and_only_impostors_inside_the_margin() -> None:

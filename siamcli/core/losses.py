@@ -35,3 +35,36 @@ class ContrastiveLoss:
         impostor = (self.margin - distances[~same]).clamp(min=0) ** 2
         zero = distances.sum() * 0  # keeps the graph when a term has no pairs
         return (genuine.mean() if genuine.numel() else zero) + (impostor.mean() if impostor.numel() else zero)
+
+
+@register_loss("supervised-contrastive")
+class SupervisedContrastiveLoss:
+    """Khosla et al. (2020): the contrastive loss over a batch at once. For each sample, a softmax over
+    its similarity to every other sample it is mined with; the loss is minus the mean log-probability
+    of its genuine partners. Every impostor of the batch competes with the genuine pairs in one
+    softmax, so the hardest ones weigh the most, with no margin to tune.
+
+    The similarity is -d^2 / (2 temperature): for unit embeddings and the euclidean distance, cosine
+    similarity over the temperature, as in the paper, less a constant the softmax ignores.
+    """
+
+    def __init__(self, distance: Distance, temperature: float = 0.1) -> None:
+        if temperature <= 0:
+            raise ValueError("the temperature must be positive")
+        self.distance = distance
+        self.temperature = temperature
+
+    def __call__(self, embeddings: torch.Tensor, labels: torch.Tensor, pairs: Pairs) -> torch.Tensor:
+        n = labels.shape[0]
+        mined = torch.zeros(n, n, dtype=torch.bool, device=labels.device)
+        mined[pairs.first, pairs.second] = True
+        mined |= mined.T.clone()
+        genuine = mined & (labels[:, None] == labels[None, :])
+        anchors = genuine.any(dim=1)  # only samples with a genuine partner say anything
+        if not anchors.any():
+            return embeddings.sum() * 0
+        similarity = -(self.distance.pairwise(embeddings[anchors], embeddings) ** 2) / (2 * self.temperature)
+        similarity = similarity.masked_fill(~mined[anchors], float("-inf"))  # each row keeps a genuine pair
+        log_probability = similarity - similarity.logsumexp(dim=1, keepdim=True)
+        genuine = genuine[anchors]
+        return -(log_probability.masked_fill(~genuine, 0).sum(dim=1) / genuine.sum(dim=1)).mean()
