@@ -88,15 +88,38 @@ def open_image(path: Path, colour: str = "grey") -> Image.Image:
 
 def load_image(path: Path, size: tuple[int, int], fit: str = "centre-crop", colour: str = "grey") -> np.ndarray:
     """The image as float32 in [0, 1], (height, width) grey or (height, width, 3) colour, brought to
-    `size` (height, width): centre-cropped to its aspect and resized, or letterboxed (resized whole
-    into it, the margins the colour of the image's border)."""
+    `size` (height, width): centre-cropped to its aspect and resized, letterboxed (resized whole
+    into it, the margins the colour of the image's border), or trimmed to its content and letterboxed."""
     height, width = size
     image = open_image(path, colour)
-    if fit == "letterbox":
-        fitted = ImageOps.pad(image, (width, height), method=Image.Resampling.BILINEAR, color=_border_colour(image))
+    if fit in ("letterbox", "content"):
+        paper = _border_colour(image)
+        if fit == "content":
+            image = _trimmed(image, paper)
+        fitted = ImageOps.pad(image, (width, height), method=Image.Resampling.BILINEAR, color=paper)
     else:
         fitted = ImageOps.fit(image, (width, height), method=Image.Resampling.BILINEAR)
     return np.asarray(fitted, dtype=np.float32) / 255.0
+
+
+# What differs from the paper by more than this share of the largest difference is content: faint
+# scanner noise and paper texture are not, a pencil stroke is.
+CONTENT_CONTRAST = 0.25
+CONTENT_MARGIN = 0.08  # of the content's longer side, kept around it
+
+
+def _trimmed(image: Image.Image, paper: int | tuple[int, ...]) -> Image.Image:
+    """The image cut to the box around what differs from the paper, with a margin of paper around it:
+    a glyph fills the frame whatever its size on the page, and a signature does not shrink to a
+    scribble in the corner of a scanned sheet."""
+    pixels = np.asarray(image, dtype=np.float32)
+    difference = np.abs(pixels - np.asarray(paper, dtype=np.float32))
+    if difference.ndim == 3:
+        difference = difference.max(axis=2)
+    rows, columns = np.nonzero(difference > CONTENT_CONTRAST * difference.max())
+    top, bottom, left, right = rows.min(), rows.max() + 1, columns.min(), columns.max() + 1
+    margin = round(CONTENT_MARGIN * max(bottom - top, right - left))
+    return ImageOps.expand(image.crop((left, top, right, bottom)), border=margin, fill=paper)
 
 
 def _border_colour(image: Image.Image) -> int | tuple[int, ...]:

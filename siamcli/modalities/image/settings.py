@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from siamcli.core.settings import require
 
 COLOURS = ("grey", "rgb")
-FITS = ("centre-crop", "letterbox", "face-chip")
+FITS = ("centre-crop", "letterbox", "content", "face-chip")
 NORMALISATIONS = ("per-image", "dlib-mean")
 
 
@@ -20,8 +20,10 @@ class ImagePreprocessing:
     colour: str = "grey"
     # "centre-crop": cropped to the aspect of `size`, then resized; "letterbox": resized whole into
     # `size`, the margins filled with the colour of the image's border (nothing of a drawing is cut
-    # off, nothing is stretched); "face-chip": the largest face found (MTCNN), aligned by its five
-    # landmarks to siamcli.modalities.image.align.FACE_TEMPLATE
+    # off, nothing is stretched); "content": cut to what differs from the border's colour, with a
+    # margin, then letterboxed (a glyph or signature fills the frame wherever it sits on the page);
+    # "face-chip": the largest face found (MTCNN), aligned by its five landmarks to
+    # siamcli.modalities.image.align.FACE_TEMPLATE
     fit: str = "centre-crop"
     # "per-image": zero mean, unit variance, so exposure and contrast do not decide identity;
     # "dlib-mean": minus the mean colour of dlib's training faces, divided by 256, as dlib's encoder reads
