@@ -55,7 +55,7 @@ def train_command(
         typer.Option(
             min=0,
             help="Identities held out for early stopping and calibration \\[default: "
-            + ", ".join(f"{k} {'a fifth, at least 2' if r.hold_out_validation else 'none'}" for k, r in RECIPES.items())
+            + ", ".join(f"{k} {'a fifth, 2 to 100' if r.hold_out_validation else 'none'}" for k, r in RECIPES.items())
             + "].",
         ),
     ] = None,
