@@ -56,7 +56,7 @@ class Recipe:
         if margin is not None and "margin" not in loss.params:
             raise SiamcliError(f"train {self.kind}: --margin is the contrastive loss's, not {loss.name}'s")
         if margin is not None:  # one margin for the loss and for the miner that feeds it
-            loss = loss.with_params(margin=margin) if "margin" in loss.params else loss
+            loss = loss.with_params(margin=margin)
             miner = miner.with_params(margin=margin) if "margin" in miner.params else miner
         base = TrainConfig(encoder, self.augmentation, loss, miner, self.distance, seed=seed, target_far=far)
         base = replace(base, start_from=self.start_from)

@@ -122,8 +122,8 @@ def train_member(
     encoder = build_encoder(config.encoder)
     if config.start_from is not None:  # an encoder may know how to take in a pretrained network's weights
         getattr(encoder, "load_pretrained", encoder.load_state_dict)(starting_weights(config.start_from))
-    # Convolutions train about a third faster on the CPU with their weights and images channels last
-    # (small-vgg, batches of 128 images of 28x28); other layers are left as they are.
+    # Convolutions train about a third faster on the CPU with their weights channels last (small-vgg,
+    # batches of 128 images of 28x28; they lay out what they compute so too); other layers are left as they are.
     encoder.to(group.device, memory_format=torch.channels_last)
     replica = group.replica(encoder)
     loss_fn, miner = loss_and_miner(config)

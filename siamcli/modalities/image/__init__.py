@@ -47,8 +47,7 @@ class DecodedImages:
         from siamcli.modalities.image.augment import normalise as normalise_batch
 
         images = torch.from_numpy(self.images[indices]).float() / 255
-        batch = normalise_batch(augment_images(images, generator, augmentation), self.rule)
-        return batch.contiguous(memory_format=torch.channels_last)  # as the training loop lays out convolutions
+        return normalise_batch(augment_images(images, generator, augmentation), self.rule)
 
     def inference_batches(self, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Each image, or with `mirrored` each image and its mirror image, which embed_all averages."""
