@@ -26,6 +26,9 @@ class TrainConfig:
     members: int = 8  # independently trained encoders, ensembled
     target_far: float | None = None  # None: calibrate at the equal-error point
     start_from: str | None = None  # a model whose weights training starts from (None: random weights)
+    # The forward pass in bfloat16 where the device computes it natively (a CPU with AVX512-BF16 or AMX,
+    # a GPU with bfloat16); float32 weights, loss and inference all the same. Elsewhere float32.
+    mixed_precision: bool = False
 
     def __post_init__(self) -> None:
         for name, low in (("epochs", 1), ("patience", 1), ("batch_size", 4), ("samples_per_identity", 2)):

@@ -98,6 +98,19 @@ def starting_weights(model: str) -> dict[str, torch.Tensor]:
     return load_torch_encoder(model_location(model)).state_dict()
 
 
+def bfloat16_is_native(device: torch.device) -> bool:
+    """Whether `device` computes bfloat16 in hardware: elsewhere torch emulates it, slower than float32."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())  # AVX512-BF16 or AMX, as oneDNN sees them
+
+
+def forward_precision(config: TrainConfig, device: torch.device) -> torch.autocast:
+    """The training forward pass's precision: bfloat16 where the recipe asks for it and the device has it."""
+    native = config.mixed_precision and bfloat16_is_native(device)
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=native)
+
+
 def loss_and_miner(config: TrainConfig) -> tuple[Any, Any]:
     """The configured loss and miner; ValueError when their parameters are out of range."""
     distance = get_distance(config.distance)
@@ -127,6 +140,7 @@ def train_member(
     encoder.to(group.device, memory_format=torch.channels_last)
     replica = group.replica(encoder)
     loss_fn, miner = loss_and_miner(config)
+    precision = forward_precision(config, group.device)
     optimizer = torch.optim.AdamW(encoder.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     # A tenth of the schedule warms up; torch divides by zero when that is exactly one step (10 epochs).
     warm_up = 0.1 if config.epochs != 10 else 0.11
@@ -155,7 +169,9 @@ def train_member(
         losses = []
         batches = list(identity_batches(train_set.labels, identities_per_batch, config.samples_per_identity, rng))
         for batch in group.share(batches):
-            embeddings = replica(train_set.training_batch(batch, generator, config.augmentation).to(group.device))
+            with precision:  # the loss, its mining and the weights' update stay in float32
+                embeddings = replica(train_set.training_batch(batch, generator, config.augmentation).to(group.device))
+            embeddings = embeddings.float()
             labels = torch.from_numpy(train_set.labels[batch]).to(group.device)
             loss = loss_fn(embeddings, labels, miner(embeddings, labels))
             optimizer.zero_grad(set_to_none=True)
@@ -223,7 +239,8 @@ def _train(
     import_encoders()
     start = time.perf_counter()
     report = on_epoch if group.leader else lambda report: None
-    members = [train_member(config, m, train_set, val_set, report, group) for m in range(config.members)]
+    drawn_from = train_set.training_identities(config.augmentation)
+    members = [train_member(config, m, drawn_from, val_set, report, group) for m in range(config.members)]
     if not group.leader:
         return None
     for member in members:

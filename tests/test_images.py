@@ -14,10 +14,12 @@ from PIL import Image, ImageDraw
 
 from siamcli.core.distances import get_distance
 from siamcli.core.metrics import one_shot_episodes
+from siamcli.modalities.image import DecodedImages
 from siamcli.modalities.image.augment import augment_images
 from siamcli.modalities.image.decode import load_image
 from siamcli.modalities.image.settings import ImageAugmentation
 from siamcli.recipes import default_val_identities, recipe_for
+from siamcli.trainconfig import TrainConfig
 from tests.conftest import shared_dataset, write_glyph_dataset
 from tests.helpers import assert_clean_error, siamcli
 
@@ -75,6 +77,22 @@ def test_the_images_kind_never_mirrors() -> None:
     assert torch.allclose(out, glyph.clamp(min=1e-4), atol=1e-4)
 
 
+def test_turned_copies_of_each_identity_train_as_new_identities() -> None:
+    pixels = np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 1, 3, 3)
+    decoded = DecodedImages(pixels, np.array([0, 1]), "per-image")
+    assert decoded.training_identities(ImageAugmentation()) is decoded
+    turned = decoded.training_identities(ImageAugmentation(turns_as_identities=True))
+    assert turned.labels.tolist() == list(range(8))
+    assert np.array_equal(turned.images[2], np.rot90(pixels[0], 1, axes=(1, 2)))  # identity 0 a quarter turned
+    assert np.array_equal(turned.images[5], pixels[1, :, ::-1, ::-1])  # identity 1 half turned
+    assert len({image.tobytes() for image in turned.images}) == 8
+    wide = DecodedImages(np.arange(12, dtype=np.uint8).reshape(1, 1, 3, 4), np.array([0]), "per-image")
+    halves = wide.training_identities(ImageAugmentation(turns_as_identities=True))  # on its side, another shape
+    assert halves.labels.tolist() == [0, 1] and np.array_equal(halves.images[1], wide.images[0, :, ::-1, ::-1])
+    assert recipe_for("images").augmentation.turns_as_identities
+    assert not recipe_for("faces").augmentation.turns_as_identities
+
+
 def test_the_images_kind_trains_with_the_supervised_contrastive_loss_and_refuses_a_margin(tmp_path: Path) -> None:
     recipe = recipe_for("images")
     assert recipe.loss.name == "supervised-contrastive" and recipe.miner.name == "all-pairs"
@@ -83,6 +101,25 @@ def test_the_images_kind_trains_with_the_supervised_contrastive_loss_and_refuses
     result = siamcli("train", "images", str(train), "-o", str(out), "--margin", "0.5")
     assert_clean_error(result, "--margin is the contrastive loss's, not supervised-contrastive's")
     assert not out.exists()
+
+
+def test_the_images_kind_trains_in_bfloat16_only_where_the_device_computes_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from siamcli import training
+
+    config, cpu = recipe_for("images").config(), torch.device("cpu")
+    assert config.mixed_precision and not recipe_for("faces").config().mixed_precision
+    layer, images = torch.nn.Conv2d(1, 4, 3), torch.rand(2, 1, 8, 8)
+
+    def forward_dtype(config: TrainConfig) -> torch.dtype:
+        with training.forward_precision(config, cpu):
+            return layer(images).dtype
+
+    monkeypatch.setattr(training, "bfloat16_is_native", lambda device: True)
+    assert forward_dtype(config) == torch.bfloat16
+    assert forward_dtype(replace(config, mixed_precision=False)) == torch.float32
+    monkeypatch.setattr(training, "bfloat16_is_native", lambda device: False)  # emulated: slower than float32
+    assert forward_dtype(config) == torch.float32
+    assert layer(images).dtype == torch.float32  # and only inside the training step
 
 
 def test_at_most_a_hundred_identities_are_held_out_for_validation() -> None:

@@ -25,6 +25,10 @@ class Decoded(Protocol):
 
     def __len__(self) -> int: ...
 
+    def training_identities(self, augmentation: Any) -> Decoded:
+        """The samples as training draws them: these, or with more identities that `augmentation` makes."""
+        ...
+
     def training_batch(self, indices: np.ndarray, generator: Any, augmentation: Any) -> Any:
         """The samples at `indices`, augmented, as a torch tensor ready for the encoder."""
         ...

@@ -44,6 +44,9 @@ class DecodedClips:
     def __len__(self) -> int:
         return len(self.features)
 
+    def training_identities(self, augmentation: SpectrogramAugmentation) -> DecodedClips:
+        return self
+
     def training_batch(self, indices: np.ndarray, generator: Any, augmentation: SpectrogramAugmentation) -> Any:
         from siamcli.modalities.audio.augment import mask_spectrograms, random_crops
 

@@ -40,6 +40,17 @@ class DecodedImages:
     def __len__(self) -> int:
         return len(self.images)
 
+    def training_identities(self, augmentation: ImageAugmentation) -> DecodedImages:
+        """These images, and with `turns_as_identities` each identity's turned copies as new identities."""
+        if not augmentation.turns_as_identities or not len(self.labels):
+            return self
+        square = self.images.shape[2] == self.images.shape[3]
+        turns = range(4) if square else (0, 2)
+        count = int(self.labels.max()) + 1
+        images = np.concatenate([np.rot90(self.images, turn, axes=(2, 3)) for turn in turns])
+        labels = np.concatenate([self.labels + count * copy for copy in range(len(turns))])
+        return DecodedImages(np.ascontiguousarray(images), labels, self.rule, mirrored=self.mirrored)
+
     def training_batch(self, indices: np.ndarray, generator: Any, augmentation: ImageAugmentation) -> Any:
         import torch
 

@@ -52,7 +52,8 @@ class ImagePreprocessing:
 
 @dataclass(frozen=True)
 class ImageAugmentation:
-    """Random rotation, scale, shift, mirror, stroke width and gamma of each training image.
+    """Random rotation, scale, shift, mirror, stroke width and gamma of each training image; turned
+    copies as more identities.
 
     Gamma rather than brightness or contrast: per-image standardisation removes any linear change."""
 
@@ -64,6 +65,10 @@ class ImageAugmentation:
     # A third of the images thickened by a 3x3 minimum filter (dark strokes on a light ground grow by a
     # pixel), a third thinned by a maximum filter: pens, scans and downsampling vary a stroke's width.
     stroke: bool = False
+    # Every identity turned a quarter, a half and three quarters makes three more (a character on its
+    # side is another character): four times the identities to tell apart. Only half turns for images
+    # that are not square. Not for faces or photos, which are never seen on their side.
+    turns_as_identities: bool = False
 
     def __post_init__(self) -> None:
         low, high = self.scale_range

@@ -1,0 +1,66 @@
+"""Training steps a second: the images recipe's encoder (small-vgg) on batches of 128 random grey
+images, its forward pass in float32 and in bfloat16 (as `train images` runs it where the device
+computes bfloat16 natively), at the recipe's size and at others.
+
+    python benchmarks/training_speed.py [--sizes 28 32 36] [--steps 20]
+
+Each figure is the median of `--steps` full steps (forward, the recipe's loss, backward, AdamW),
+after three to warm up, in one process; compare the ratios within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from dataclasses import replace
+
+import torch
+
+from siamcli.core.encoders import build_encoder
+from siamcli.modalities import import_encoders
+from siamcli.recipes import recipe_for
+from siamcli.trainconfig import TrainConfig
+from siamcli.training import bfloat16_is_native, forward_precision, loss_and_miner
+
+BATCH = 128  # the images recipe's: 32 identities x 4 images
+
+
+def images_per_second(config: TrainConfig, size: int, steps: int) -> float:
+    torch.manual_seed(0)
+    encoder = build_encoder(config.encoder).to(memory_format=torch.channels_last).train()
+    loss_fn, miner = loss_and_miner(config)
+    optimizer = torch.optim.AdamW(encoder.parameters(), lr=config.lr)
+    images = torch.randn(BATCH, 1, size, size).contiguous(memory_format=torch.channels_last)
+    labels = torch.arange(BATCH) // config.samples_per_identity
+    seconds = []
+    for _ in range(steps + 3):
+        started = time.perf_counter()
+        with forward_precision(config, torch.device("cpu")):
+            embeddings = encoder(images)
+        embeddings = embeddings.float()
+        loss = loss_fn(embeddings, labels, miner(embeddings, labels))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        seconds.append(time.perf_counter() - started)
+    return BATCH / statistics.median(seconds[3:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[28, 32, 36])
+    parser.add_argument("--steps", type=int, default=20)
+    args = parser.parse_args()
+    import_encoders()
+    config = recipe_for("images").config()
+    native = bfloat16_is_native(torch.device("cpu"))
+    print(f"{torch.get_num_threads()} threads; bfloat16 native on this CPU: {native}")
+    for size in args.sizes:
+        float32 = images_per_second(replace(config, mixed_precision=False), size, args.steps)
+        bfloat16 = images_per_second(config, size, args.steps)
+        print(f"{size}x{size}: float32 {float32:.0f} images/s, the recipe's {bfloat16:.0f} ({bfloat16 / float32:.2f}x)")
+
+
+if __name__ == "__main__":
+    main()
