@@ -189,4 +189,4 @@ def test_omniglot_within_alphabets_after_a_short_training(tmp_path: Path) -> Non
     assert result.returncode == 0, result.stderr
     metrics = json.loads(siamcli("eval", str(model), str(test), "--groups", "_", "--json", "--episodes", "500").stdout)
     assert metrics["groups"]["count"] == 2
-    assert metrics["one_shot_within_groups"]["20-way"] > 0.65  # chance: 0.05; 79% measured
+    assert metrics["one_shot_within_groups"]["20-way"] > 0.8  # chance: 0.05; 89.8% measured (79.2% before turns)
