@@ -102,7 +102,10 @@ def bfloat16_is_native(device: torch.device) -> bool:
     """Whether `device` computes bfloat16 in hardware: elsewhere torch emulates it, slower than float32."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
-    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())  # AVX512-BF16 or AMX, as oneDNN sees them
+    try:  # AVX512-BF16 or AMX, as oneDNN sees them; a build without oneDNN has no such check
+        return torch.backends.mkldnn.is_available() and bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
 
 
 def forward_precision(config: TrainConfig, device: torch.device) -> torch.autocast:
