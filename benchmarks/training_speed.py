@@ -4,7 +4,7 @@ computes bfloat16 natively), at the recipe's size and at others.
 
     python benchmarks/training_speed.py [--sizes 28 32 36] [--steps 20]
 
-Each figure is the median of `--steps` full steps (forward, the recipe's loss, backward, AdamW),
+Each figure is the median of `--steps` of the training loop's steps (siamcli.training.training_step),
 after three to warm up, in one process; compare the ratios within one run.
 """
 
@@ -21,7 +21,7 @@ from siamcli.core.encoders import build_encoder
 from siamcli.modalities import import_encoders
 from siamcli.recipes import recipe_for
 from siamcli.trainconfig import TrainConfig
-from siamcli.training import bfloat16_is_native, forward_precision, loss_and_miner
+from siamcli.training import bfloat16_is_native, forward_precision, loss_and_miner, training_step
 
 BATCH = 128  # the images recipe's: 32 identities x 4 images
 
@@ -31,18 +31,13 @@ def images_per_second(config: TrainConfig, size: int, steps: int) -> float:
     encoder = build_encoder(config.encoder).to(memory_format=torch.channels_last).train()
     loss_fn, miner = loss_and_miner(config)
     optimizer = torch.optim.AdamW(encoder.parameters(), lr=config.lr)
-    images = torch.randn(BATCH, 1, size, size).contiguous(memory_format=torch.channels_last)
+    precision = forward_precision(config, torch.device("cpu"))
+    images = torch.randn(BATCH, 1, size, size)
     labels = torch.arange(BATCH) // config.samples_per_identity
     seconds = []
     for _ in range(steps + 3):
         started = time.perf_counter()
-        with forward_precision(config, torch.device("cpu")):
-            embeddings = encoder(images)
-        embeddings = embeddings.float()
-        loss = loss_fn(embeddings, labels, miner(embeddings, labels))
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        training_step(encoder, images, labels, loss_fn, miner, optimizer, precision)
         seconds.append(time.perf_counter() - started)
     return BATCH / statistics.median(seconds[3:])
 

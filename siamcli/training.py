@@ -114,6 +114,26 @@ def forward_precision(config: TrainConfig, device: torch.device) -> torch.autoca
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=native)
 
 
+def training_step(
+    encoder: torch.nn.Module,
+    inputs: torch.Tensor,
+    labels: torch.Tensor,
+    loss_fn: Any,
+    miner: Any,
+    optimizer: torch.optim.Optimizer,
+    precision: torch.autocast,
+) -> float:
+    """One step on one batch: embed, mine, the loss, the update; its loss."""
+    with precision:  # the loss, its mining and the weights' update stay in float32
+        embeddings = encoder(inputs)
+    embeddings = embeddings.float()
+    loss = loss_fn(embeddings, labels, miner(embeddings, labels))
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.item()
+
+
 def loss_and_miner(config: TrainConfig) -> tuple[Any, Any]:
     """The configured loss and miner; ValueError when their parameters are out of range."""
     distance = get_distance(config.distance)
@@ -172,15 +192,9 @@ def train_member(
         losses = []
         batches = list(identity_batches(train_set.labels, identities_per_batch, config.samples_per_identity, rng))
         for batch in group.share(batches):
-            with precision:  # the loss, its mining and the weights' update stay in float32
-                embeddings = replica(train_set.training_batch(batch, generator, config.augmentation).to(group.device))
-            embeddings = embeddings.float()
+            inputs = train_set.training_batch(batch, generator, config.augmentation).to(group.device)
             labels = torch.from_numpy(train_set.labels[batch]).to(group.device)
-            loss = loss_fn(embeddings, labels, miner(embeddings, labels))
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
+            losses.append(training_step(replica, inputs, labels, loss_fn, miner, optimizer, precision))
         scheduler.step()  # one step per epoch: the schedule spans the epoch budget
 
         val_eer = None

@@ -49,7 +49,7 @@ class DecodedImages:
         count = int(self.labels.max()) + 1
         images = np.concatenate([np.rot90(self.images, turn, axes=(2, 3)) for turn in turns])
         labels = np.concatenate([self.labels + count * copy for copy in range(len(turns))])
-        return DecodedImages(np.ascontiguousarray(images), labels, self.rule, mirrored=self.mirrored)
+        return DecodedImages(images, labels, self.rule, mirrored=self.mirrored)
 
     def training_batch(self, indices: np.ndarray, generator: Any, augmentation: ImageAugmentation) -> Any:
         import torch
