@@ -30,7 +30,7 @@ def images_per_second(config: TrainConfig, size: int, steps: int) -> float:
     torch.manual_seed(0)
     encoder = build_encoder(config.encoder).to(memory_format=torch.channels_last).train()
     loss_fn, miner = loss_and_miner(config)
-    optimizer = torch.optim.AdamW(encoder.parameters(), lr=config.lr)
+    optimizer = torch.optim.AdamW(encoder.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     precision = forward_precision(config, torch.device("cpu"))
     images = torch.randn(BATCH, 1, size, size)
     labels = torch.arange(BATCH) // config.samples_per_identity

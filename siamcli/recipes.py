@@ -140,7 +140,7 @@ register_recipe(
         loss=Spec("supervised-contrastive", {"temperature": 0.1}),
         miner=Spec("all-pairs"),
         # 11 epochs: all 30 of Omniglot's background alphabets (964 characters) train in 12.8 min on
-        # a 2-core CPU, inside the 15; 14 took 11.8 min on 24 of them but would take 16 on all.
+        # a 2-core CPU, inside the 15 aimed at; 14 took 11.8 min on 24 of them but would take 16 on all.
         training={
             "members": 1,
             "epochs": 11,
