@@ -23,7 +23,7 @@ from siamcli.core.trials import (
     paired_distances,
     stratified_impostor_pairs,
 )
-from siamcli.data.dataset import Dataset, require_pairs_possible
+from siamcli.data.dataset import Dataset, require_pairs_left, require_pairs_possible
 from siamcli.data.pairs import Pair
 from siamcli.modalities.base import warn_left_out
 from siamcli.model import Model
@@ -66,6 +66,7 @@ def on_dataset(model: Model, dataset: Dataset, seed: int = 0) -> EvaluationSet:
     require_pairs_possible(dataset)
     paths, labels = dataset.samples()
     embeddings, decoded = model.embed_found(paths, labels, skip_empty=True)
+    require_pairs_left(dataset.root, decoded.labels, decoded.left_out, len(paths))
     warn_left_out(decoded.left_out, len(paths))
     return score_all_pairs(embeddings, decoded.labels, dataset.names, model.distance, seed)
 

@@ -7,7 +7,11 @@ import json
 import math
 import os
 import stat
+import sys
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +71,36 @@ def check_regular_file(path: Path, what: str) -> int:
     if not stat.S_ISREG(status.st_mode):
         raise SiamcliError(f"{path}: not a regular file (a pipe or a device), not {what}")
     return status.st_size
+
+
+class _NativeStderr:
+    """File descriptor 2, sent to /dev/null while any thread asks (nested and concurrent uses share it)."""
+
+    lock = threading.Lock()
+    depth = 0
+    saved = -1
+
+
+@contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """Native libraries' own lines on file descriptor 2 go to /dev/null meanwhile; Python's stderr (a
+    siamcli error or warning) is flushed first, and its own errors are raised after, not written during."""
+    with _NativeStderr.lock:
+        if _NativeStderr.depth == 0:
+            sys.stderr.flush()
+            _NativeStderr.saved = os.dup(2)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            os.close(devnull)
+        _NativeStderr.depth += 1
+    try:
+        yield
+    finally:
+        with _NativeStderr.lock:
+            _NativeStderr.depth -= 1
+            if _NativeStderr.depth == 0:
+                os.dup2(_NativeStderr.saved, 2)
+                os.close(_NativeStderr.saved)
 
 
 def limit(name: str, default: float) -> float:

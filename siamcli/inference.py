@@ -7,6 +7,7 @@ tenth of that. The graph holds standard ONNX operators only, so running it runs 
 from __future__ import annotations
 
 import io
+import os
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -44,9 +45,12 @@ def export_onnx(encoder: Any, example: np.ndarray, dynamic_axes: dict[int, str])
 
 def onnx_session(graph: bytes, threads: int = 0) -> Any:
     """An onnxruntime session of a graph that passed `check_graph`, on the CPU; `threads` 0: its default."""
+    # Set before onnxruntime first loads: from 1.29 on Linux it otherwise writes a device id and an event
+    # cache under ~/.cache/Microsoft at import, and queues telemetry (its documented opt-out).
+    os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
     import onnxruntime
 
-    onnxruntime.disable_telemetry_events()  # it would otherwise write a device id and queue events
+    onnxruntime.disable_telemetry_events()  # the older releases' own switch
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 3  # errors only: its warnings would land on our stderr
     options.intra_op_num_threads = threads

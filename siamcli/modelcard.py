@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
-from siamcli.core.distances import get_distance
+from siamcli.core.distances import check_threshold, get_distance
 from siamcli.core.registry import Spec
 from siamcli.core.settings import from_json, require, to_json
 from siamcli.core.thresholds import Threshold
@@ -28,7 +28,7 @@ class CalibratedOn:
     """Where a threshold's trials came from."""
 
     source: str  # "validation identities", "training identities (none held out)", "calibration data"
-    data: str | None = None  # the folder, resolved
+    data: str | None = None  # the data set's name (its folder's), never a path on the machine that calibrated
     identities: int | None = None
     samples: int | None = None
     calibrated: str | None = None  # when, ISO 8601
@@ -47,7 +47,7 @@ class ThresholdRecord:
     calibrated_on: CalibratedOn = field(default_factory=lambda: CalibratedOn("unknown"))
 
     def __post_init__(self) -> None:
-        require(self.value >= 0, f"threshold {self.value} is negative")
+        check_threshold(self.value)
 
     @classmethod
     def of(cls, threshold: Threshold, calibrated_on: CalibratedOn) -> ThresholdRecord:

@@ -63,7 +63,11 @@ def _siamcli_meta(path: Path, header: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise _not_a_model(path, "safetensors file without siamcli metadata")
     version = meta.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise SiamcliError(
+            f"{path}: damaged siamcli model (format_version {json.dumps(version)} is not a version number)"
+        )
+    if version > FORMAT_VERSION:
         raise SiamcliError(
             f"{path}: model format {version} is newer than this siamcli {__version__} reads "
             f"(format {FORMAT_VERSION}); upgrade siamcli"

@@ -27,6 +27,11 @@ class Evaluated:
     evaluated: EvaluationSet
 
 
+def _literal(text: str) -> str:
+    """A path as matplotlib should show it: a `$` would start its mathtext (and fail on `$\\alpha_{$`)."""
+    return text.replace("$", r"\$")
+
+
 def _floor(values: Any, n: int) -> Any:
     """Zero rates have no place on a log axis: draw them at half of one pair in n."""
     return np.maximum(values, 0.5 / n)
@@ -79,9 +84,11 @@ def curves(evaluated: list[Evaluated], det: bool) -> bytes:
         curve = drawn_points(roc(item.evaluated.trials))
         far = _floor(curve.far, item.metrics["impostor_pairs"])
         if det:
-            axis.loglog(far, _floor(curve.frr, item.metrics["genuine_pairs"]), color=colour, label=item.label)
+            axis.loglog(far, _floor(curve.frr, item.metrics["genuine_pairs"]), color=colour, label=_literal(item.label))
         else:
-            axis.semilogx(far, 1 - curve.frr, color=colour, label=f"{item.label} (AUC {item.metrics['roc_auc']:.3f})")
+            axis.semilogx(
+                far, 1 - curve.frr, color=colour, label=f"{_literal(item.label)} (AUC {item.metrics['roc_auc']:.3f})"
+            )
         _operating_points(axis, item, colour, det)
     if det:
         axis.plot([1e-4, 1], [1e-4, 1], ":", color="grey", linewidth=0.8)
@@ -112,7 +119,7 @@ def histograms(evaluated: list[Evaluated]) -> bytes:
             linestyle="--",
             label=f"stored threshold {threshold['value']:.3f} ({threshold['operating_point']})",
         )
-        axis.set(xlabel="distance (smaller is more alike)", ylabel="density", title=item.label)
+        axis.set(xlabel="distance (smaller is more alike)", ylabel="density", title=_literal(item.label))
         axis.legend(fontsize=7)
     figure.tight_layout()
     try:

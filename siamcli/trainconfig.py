@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
@@ -34,8 +35,8 @@ class TrainConfig:
         for name, low in (("epochs", 1), ("patience", 1), ("batch_size", 4), ("samples_per_identity", 2)):
             if getattr(self, name) < low:
                 raise ValueError(f"{name.replace('_', '-')} must be at least {low}")
-        if self.members < 1 or not self.lr > 0 or self.weight_decay < 0:
-            raise ValueError("members must be at least 1, lr positive and weight decay not negative")
+        if self.members < 1 or not 0 < self.lr < math.inf or not 0 <= self.weight_decay < math.inf:
+            raise ValueError("members must be at least 1, lr a positive number and weight decay not negative")
         if self.target_far is not None:
             check_far(self.target_far)
 

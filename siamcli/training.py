@@ -5,6 +5,7 @@ the held-out identities. Reads top to bottom."""
 from __future__ import annotations
 
 import copy
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from siamcli.core.sampling import identity_batches
 from siamcli.core.thresholds import Threshold, calibrate, equal_error_rate
 from siamcli.core.trials import Trials
 from siamcli.distributed import Group, training_group
+from siamcli.errors import SiamcliError
 from siamcli.modalities import Decoded, import_encoders
 from siamcli.modalities.base import embed_all
 from siamcli.modelcard import MemberRecord
@@ -205,13 +207,19 @@ def train_member(
         if eligible and (val_eer is None or val_eer < best_eer or (val_eer == best_eer and best_epoch > 0)):
             best_state, best_epoch = copy.deepcopy(encoder.state_dict()), epoch
             best_eer = best_eer if val_eer is None else val_eer
+        epoch_loss = group.mean(float(np.mean(losses)))  # every worker sees the same, and stops alike
+        if not math.isfinite(epoch_loss):
+            raise SiamcliError(
+                f"training diverged (member {member + 1}, epoch {epoch}: the loss is {epoch_loss}); "
+                f"nothing was written: lower --lr (now {config.lr:g})"
+            )
         history.append(
             EpochReport(
                 member,
                 config.members,
                 epoch,
                 config.epochs,
-                group.mean(float(np.mean(losses))),
+                epoch_loss,
                 val_eer,
                 best_epoch,
                 time.perf_counter() - start,

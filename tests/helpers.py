@@ -46,7 +46,7 @@ def assert_clean_error(result: subprocess.CompletedProcess, *fragments: str) -> 
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
     for fragment in fragments:
-        assert fragment in result.stderr
+        assert fragment in result.stderr, result.stderr
 
 
 def tiny_model(path: Path, seed: int) -> Path:

@@ -31,7 +31,7 @@ def test_calibrating_a_model_meets_the_far_target_and_keeps_its_galleries(tmp_pa
     threshold = read_card(model).threshold
     assert threshold.operating_point == "far=0.05" and threshold.far <= 0.05
     assert threshold.calibrated_on.identities == 8 and threshold.n_impostor == 700
-    assert threshold.calibrated_on.source == "calibration data" and threshold.calibrated_on.data == str(people)
+    assert threshold.calibrated_on.source == "calibration data" and threshold.calibrated_on.data == people.name
     assert load_model(model).fingerprint == fingerprint  # the gallery still accepts the model
 
     # An evaluation of its own, on the same pairs, finds the same false-accept rate.
@@ -56,7 +56,9 @@ def test_a_gallery_calibrated_once_keeps_its_threshold(tmp_path: Path, people: P
     siamcli("enroll", "p2", str(people / "p2" / "1.pgm"), "--gallery", str(gallery))
     (verdict,) = json_lines(siamcli("verify", str(people / "p2" / "2.pgm"), "--gallery", str(gallery)))
     assert verdict["threshold_source"] == "gallery" and verdict["threshold"] != pytest.approx(0.8)
-    forced = json_lines(siamcli("verify", str(people / "p2" / "2.pgm"), "--gallery", str(gallery), "--threshold", "9"))
+    forced = json_lines(
+        siamcli("verify", str(people / "p2" / "2.pgm"), "--gallery", str(gallery), "--threshold", "1.999")
+    )
     assert forced[0]["threshold_source"] == "option" and forced[0]["decision"] == "identified"
 
 

@@ -8,6 +8,8 @@ import os
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -384,3 +386,178 @@ def test_a_reader_that_goes_away_ends_the_output_quietly(faces: Path) -> None:
         f"{sys.executable} -m siamcli embed {files} | head -1", shell=True, capture_output=True, text=True, env=ENV
     )
     assert result.stdout.count("\n") == 1 and result.stderr == ""
+
+
+# -- 9. the last rough edges a run of hostile inputs found -----------------------------------------
+
+
+def test_a_text_file_named_mp3_is_one_line_without_the_decoders_notes(tmp_path: Path) -> None:
+    (tmp_path / "song.mp3").write_text("hello, this is not audio\n" * 20)
+    result = run("embed", str(tmp_path / "song.mp3"))
+    assert_clean_error(result, "song.mp3: not a readable audio file", "not recognised")
+    assert "Note:" not in result.stderr and "MPEG" not in result.stderr
+
+
+@contextmanager
+def read_only(path: Path) -> Iterator[None]:
+    """`path` unwritable meanwhile, for root too (whom file modes do not stop): immutable (chattr +i)."""
+    if os.geteuid() != 0:
+        path.chmod(0o444)
+        yield
+        return
+    if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
+        pytest.skip("cannot make a file read-only for root here (chattr +i refused)")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+def test_a_read_only_gallery_is_one_line_and_left_as_it_was(tmp_path: Path, faces: Path) -> None:
+    gallery = tmp_path / "g.db"
+    siamcli.enroll("p1", [faces / "p1" / "1.png"], gallery=gallery)
+    gallery.chmod(0o644)  # readable by others: the warning it earns must not come before the error
+    before = gallery.read_bytes()
+    with read_only(gallery):
+        for args in (["enroll", "p2", str(faces / "p2" / "1.png")], ["gallery", "remove", "p1"]):
+            assert_clean_error(run(*args, "-g", str(gallery)), "g.db: cannot write the gallery: it is read-only")
+    assert gallery.read_bytes() == before
+
+
+def with_file_size_limit(limit_bytes: int) -> dict:
+    """subprocess arguments under which writing past `limit_bytes` into any file fails as a full disk does."""
+    import resource
+    import signal
+
+    def limit() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write (EFBIG) rather than kill the process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+
+    return {"preexec_fn": limit}
+
+
+def test_a_full_disk_is_named_and_a_new_gallery_is_not_left_behind(tmp_path: Path, faces: Path) -> None:
+    new = tmp_path / "new" / "g.db"
+    args = [sys.executable, "-m", "siamcli", "enroll", "p1", str(faces / "p1" / "1.png"), "-g", str(new)]
+    result = subprocess.run(args, capture_output=True, text=True, env=ENV, **with_file_size_limit(20_000))
+    assert_clean_error(result, "g.db: cannot write the gallery: the disk refused the write (is it full?")
+    assert not new.exists() and not (tmp_path / "new").exists()
+
+    existing = tmp_path / "g.db"
+    siamcli.enroll("p1", [faces / "p1" / "1.png"], gallery=existing)
+    before = existing.read_bytes()
+    args = [sys.executable, "-m", "siamcli", "enroll", "p2", *map(str, (faces / "p2").iterdir()), "-g", str(existing)]
+    result = subprocess.run(args, capture_output=True, text=True, env=ENV, **with_file_size_limit(4096))
+    assert_clean_error(result, "g.db: cannot write the gallery: the disk refused the write (is it full?")
+    assert existing.read_bytes() == before
+
+
+def test_a_gallery_path_that_loops_or_leads_nowhere_says_so(tmp_path: Path) -> None:
+    (tmp_path / "a.db").symlink_to(tmp_path / "b.db")
+    (tmp_path / "b.db").symlink_to(tmp_path / "a.db")
+    (tmp_path / "gone.db").symlink_to(tmp_path / "missing" / "g.db")
+    for command in (["gallery", "list"], ["verify", "x.png"]):
+        result = run(*command, "-g", str(tmp_path / "a.db"))
+        assert_clean_error(result, "a.db: cannot follow the symbolic link (Too many levels of symbolic links)")
+    result = run("gallery", "list", "-g", str(tmp_path / "gone.db"))
+    assert_clean_error(result, "gone.db: a symbolic link to", "which does not exist")
+
+
+def with_metadata(source: Path, target: Path, change: Callable[[dict], None]) -> Path:
+    """A copy of a model file with its siamcli metadata changed by hand, as an editor would."""
+    from safetensors.torch import load_file
+
+    with open(source, "rb") as file:
+        size = int.from_bytes(file.read(8), "little")
+        meta = json.loads(json.loads(file.read(size))["__metadata__"]["siamcli"])
+    change(meta)
+    target.write_bytes(save(load_file(source), metadata={"siamcli": json.dumps(meta)}))
+    return target
+
+
+def test_a_model_whose_format_version_is_text_is_damaged_not_newer(tmp_path: Path) -> None:
+    model = tiny_model(tmp_path / "m.model", seed=0)
+    edited = with_metadata(model, tmp_path / "text.model", lambda meta: meta.update(format_version="1"))
+    with pytest.raises(SiamcliError, match=r"text\.model: damaged siamcli model \(format_version \"1\" is not a") as e:
+        siamcli.load_model(edited)
+    assert "newer" not in str(e.value)
+
+
+def test_a_threshold_that_would_accept_anyone_decides_nothing(tmp_path: Path, faces: Path) -> None:
+    model = tiny_model(tmp_path / "m.model", seed=0)
+    gallery = tmp_path / "g.db"
+    siamcli.enroll("p1", [faces / "p1" / "1.png"], gallery=gallery, model=model)
+    stranger = str(faces / "p3" / "1.png")
+    result = run("verify", stranger, "--claim", "p1", "--threshold", "5", "-g", str(gallery))
+    assert_clean_error(result, "--threshold: threshold 5 is outside the distances' range (0 to 2)")
+    with_metadata(model, model, lambda meta: meta["threshold"].update(value=1e9))
+    result = run("verify", stranger, "--claim", "p1", "-m", str(model), "-g", str(gallery))
+    assert_clean_error(result, "m.model: damaged siamcli model", "threshold 1e+09 is outside the distances' range")
+
+
+def test_calibrating_at_an_unmeasurable_rate_says_so_briefly(tmp_path: Path, faces: Path) -> None:
+    model = tiny_model(tmp_path / "m.model", seed=0)
+    result = run("calibrate", str(model), str(faces), "--far", "1e-300")
+    assert_clean_error(result, "cannot measure a false-accept rate of 1e-300 (it needs 1e+300)")
+    assert len(result.stderr) < 300
+
+
+def test_training_that_diverges_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = write_face_dataset(tmp_path / "people", identities=4, samples=3)
+    result = run("train", "faces", str(data), "-o", str(tmp_path / "inf.model"), "--from-scratch", "--lr", "inf")
+    assert_clean_error(result, "lr a positive number")
+    import siamcli.training
+
+    monkeypatch.setattr(siamcli.training, "training_step", lambda *args: float("nan"))
+    with pytest.raises(SiamcliError, match=r"training diverged \(member 1, epoch 1: the loss is nan\)"):
+        siamcli.train("faces", data, tmp_path / "nan.model", from_scratch=True, epochs=2, members=1)
+    assert not (tmp_path / "inf.model").exists() and not (tmp_path / "nan.model").exists()
+
+
+def test_a_report_for_a_model_whose_path_holds_dollars(tmp_path: Path, faces: Path) -> None:
+    model = tiny_model(tmp_path / "x$\\alpha_{$b.model", seed=0)
+    result = run("eval", str(model), str(faces), "--report", str(tmp_path / "report"))
+    assert result.returncode == 0, result.stderr
+    assert {p.name for p in (tmp_path / "report").iterdir()} >= {"roc.png", "det.png", "distances.png", "report.html"}
+
+
+def test_onnxruntime_writes_nothing_in_the_users_home(tmp_path: Path, faces: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**ENV, "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache")}
+    env.pop("ORT_DISABLE_TELEMETRY", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "siamcli", "embed", str(faces / "p1" / "1.png")], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 0, result.stderr
+    assert list(home.rglob("*")) == []
+
+
+def test_eval_where_every_sample_is_left_out_is_one_line(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    for person in ("a", "b"):
+        (tmp_path / "noise" / person).mkdir(parents=True)
+        for sample in range(2):
+            noise = (rng.random((96, 96, 3)) * 255).astype(np.uint8)
+            Image.fromarray(noise).save(tmp_path / "noise" / person / f"{sample}.png")
+    result = run("eval", "default:image", str(tmp_path / "noise"))
+    assert_clean_error(result, "noise: 4 of 4 samples left out with nothing to embed (", "no face found and more)")
+    assert result.stderr.rstrip().endswith("the 0 left hold no genuine pair to score")
+
+
+def test_shipped_models_record_their_data_by_name_not_by_a_builders_path() -> None:
+    import siamcli.models
+    from siamcli.modelfile import read_card
+
+    for path in Path(siamcli.models.__file__).parent.glob("*.model"):
+        data = read_card(path).threshold.calibrated_on.data
+        assert data is None or ("/" not in data and "\\" not in data), (path.name, data)
+
+
+def test_help_shows_brackets_as_typed_and_sentences_whole() -> None:
+    wide = {**ENV, "COLUMNS": "400"}
+    embed = subprocess.run(
+        [sys.executable, "-m", "siamcli", "embed", "--help"], capture_output=True, text=True, env=wide
+    )
+    assert '"box": [left, top, right, bottom]' in embed.stdout and "[[x, y] of the eyes" in embed.stdout
+    assert "the others still are; the exit status is then 2." in embed.stdout

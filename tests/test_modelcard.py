@@ -92,7 +92,10 @@ def write_metadata(path: Path, meta: dict) -> Path:
         ({"embedding_dim": 10**9}, "embedding_dim 1000000000 out of range"),
         ({"distance": "manhattan"}, "unknown distance 'manhattan'"),
         ({"modality": "smell"}, "unknown modality 'smell'"),
-        ({"threshold": {"value": -1.0, "operating_point": "eer"}}, "threshold -1.0 is negative"),
+        (
+            {"threshold": {"value": -1.0, "operating_point": "eer"}},
+            "threshold -1 is outside the distances' range (0 to 2)",
+        ),
         ({"threshold": {"value": "low", "operating_point": "eer"}}, "threshold.value: expected a number"),
         ({"owner": "mallory"}, "unknown field 'owner'"),
     ],

@@ -3,12 +3,15 @@ so `siamcli --help` stays fast."""
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 import warnings
+from collections.abc import Callable
 from typing import NoReturn
 
 import typer
+from rich.markup import escape
 
 from siamcli import __version__
 from siamcli.cli import calibrate, embed, enroll, evaluate, gallery, pairs, train, verify
@@ -30,6 +33,18 @@ app.command("embed")(embed.embed_command)
 app.command("enroll")(enroll.enroll_command)
 app.command("verify")(verify.verify_command)
 app.add_typer(gallery.app, name="gallery")
+
+
+def help_text(function: Callable[..., object]) -> str:
+    """A command's docstring as its help: each paragraph one line, for the terminal to wrap where its
+    width ends, and brackets shown as typed (`[x, y]` is text, not rich's markup)."""
+    paragraphs = inspect.cleandoc(function.__doc__ or "").split("\n\n")
+    return "\n\n".join(escape(" ".join(line.strip() for line in p.splitlines())) for p in paragraphs)
+
+
+for command in [*app.registered_commands, *gallery.app.registered_commands]:
+    if command.help is None and command.callback is not None:
+        command.help = help_text(command.callback)
 
 
 def _version(value: bool) -> None:

@@ -12,6 +12,11 @@ Array = Any  # a numpy array or a torch tensor: only operators both share are us
 _EPS = 1e-12  # keeps sqrt's gradient finite at zero distance (a sample paired with itself)
 
 
+# Every encoder's embeddings have unit length: no two are further apart than this, by either distance.
+# A threshold at or past it would accept anyone, so it decides nothing.
+LARGEST = 2.0
+
+
 class Distance(Protocol):
     name: str
 
@@ -57,6 +62,15 @@ class Cosine:
 
 
 DISTANCES: dict[str, Distance] = {d.name: d for d in (Euclidean(), Cosine())}
+
+
+def check_threshold(value: float) -> float:
+    """A threshold that decides something: a distance from 0 up to (not including) the largest there is."""
+    if not 0 <= value < LARGEST:
+        raise ValueError(
+            f"threshold {value:g} is outside the distances' range (0 to {LARGEST:g}): it would decide nothing"
+        )
+    return value
 
 
 def get_distance(name: str) -> Distance:

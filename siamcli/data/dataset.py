@@ -7,6 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from siamcli.errors import SiamcliError
 
 
@@ -90,6 +92,20 @@ def require_pairs_possible(dataset: Dataset) -> None:
                 f"{dataset.root / identity.name}: identity '{identity.name}' has a single sample "
                 f"({identity.files[0].name}); no genuine pair can be made, add a second sample or remove the folder"
             )
+
+
+def require_pairs_left(root: Path | str, labels: np.ndarray, left_out: Sequence[str], total: int) -> None:
+    """After samples with nothing to embed were left out (no face in a photo), a genuine pair and an
+    impostor pair must still be there to score or train on; else one line saying why, the first left out named."""
+    counts = np.bincount(np.asarray(labels, dtype=np.int64)) if len(labels) else np.zeros(0, dtype=np.int64)
+    identities, with_pairs = int(np.count_nonzero(counts)), int(np.count_nonzero(counts >= 2))
+    if identities >= 2 and with_pairs >= 1:
+        return
+    first = f" ({left_out[0]}{' and more' if len(left_out) > 1 else ''})" if left_out else ""
+    raise SiamcliError(
+        f"{root}: {len(left_out)} of {total} samples left out with nothing to embed{first}; the {len(labels)} "
+        f"left hold {'no genuine pair' if with_pairs < 1 else 'no impostor pair'} to score"
+    )
 
 
 def split_identities(names: Sequence[str], n_holdout: int, seed: int) -> tuple[list[str], list[str]]:

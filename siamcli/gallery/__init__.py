@@ -7,6 +7,7 @@ happens to the process, and concurrent enrolments queue on SQLite's lock instead
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -152,13 +153,23 @@ def check_identity_name(identity: str) -> str:
     return name
 
 
+def _sqlite_problem(path: Path, error: sqlite3.Error) -> SiamcliError:
+    """One line naming the gallery and what stopped SQLite: what a user can act on first, SQLite's words after."""
+    name = getattr(error, "sqlite_errorname", "")
+    if name.startswith("SQLITE_READONLY"):
+        return SiamcliError(f"{path}: cannot write the gallery: it is read-only ({error})")
+    if name == "SQLITE_FULL" or name.startswith("SQLITE_IOERR"):
+        return SiamcliError(f"{path}: cannot write the gallery: the disk refused the write (is it full? {error})")
+    return SiamcliError(f"{path}: cannot use the gallery ({error})")
+
+
 @contextmanager
 def _sqlite_errors(path: Path) -> Iterator[None]:
     """SQLite's errors (read-only, locked, disk full, I/O) as one line naming the gallery."""
     try:
         yield
     except sqlite3.Error as error:
-        raise SiamcliError(f"{path}: cannot use the gallery ({error})") from None
+        raise _sqlite_problem(path, error) from None
 
 
 def _gallery_errors(method: Callable[..., T]) -> Callable[..., T]:
@@ -173,34 +184,65 @@ def _gallery_errors(method: Callable[..., T]) -> Callable[..., T]:
 _warned_readable: set[Path] = set()
 
 
-def _create_private(path: Path) -> None:
+def _create_private(path: Path) -> list[Path]:
     """The gallery's missing folders (0700) and the empty file (0600): biometric templates are for
-    their owner's eyes."""
+    their owner's eyes. Returns what it made, file first, so a gallery never written can be taken back."""
     missing = [folder for folder in [path.parent, *path.parent.parents] if not folder.exists()]
+    made: list[Path] = []
     try:
         for folder in reversed(missing):
-            folder.mkdir(mode=0o700, exist_ok=True)
+            folder.mkdir(mode=0o700)
+            made.insert(0, folder)
         os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        made.insert(0, path)
     except FileExistsError:
-        pass  # another enrolment created it first
+        pass  # another enrolment created it (or its folder) first
     except OSError as error:
+        _remove_made(made)
         raise SiamcliError(f"{path}: cannot create the gallery ({error.strerror})") from None
+    return made
 
 
-def _warn_if_readable_by_others(path: Path) -> None:
-    resolved = path.resolve()
-    if resolved in _warned_readable or not path.stat().st_mode & 0o077:
+def _remove_made(made: Sequence[Path]) -> None:
+    """Take back a gallery file and folders this process made and never wrote a sample into."""
+    for made_path in made:
+        try:
+            if made_path.is_dir():
+                made_path.rmdir()
+            else:
+                made_path.unlink(missing_ok=True)
+                Path(f"{made_path}-journal").unlink(missing_ok=True)
+        except OSError:
+            return  # someone else's by now: leave it
+
+
+def _readable_by_others(path: Path) -> str | None:
+    """The warning a gallery readable by other users deserves, once a process."""
+    if path.resolve() in _warned_readable or not path.stat().st_mode & 0o077:
+        return None
+    return f"{path}: other users of this machine can read this gallery (chmod 600 {path})"
+
+
+def _check_reachable(path: Path) -> None:
+    """A symbolic link that loops, or leads to nothing, is named as such, not taken for a missing gallery."""
+    if not path.is_symlink():
         return
-    _warned_readable.add(resolved)
-    warnings.warn(
-        SiamcliWarning(f"{path}: other users of this machine can read this gallery (chmod 600 {path})"), stacklevel=3
-    )
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        raise SiamcliError(f"{path}: a symbolic link to {os.readlink(path)}, which does not exist") from None
+    except OSError as error:
+        raise SiamcliError(f"{path}: cannot follow the symbolic link ({error.strerror})") from None
 
 
 class Gallery:
-    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+    def __init__(self, path: Path, connection: sqlite3.Connection, made: Sequence[Path] = ()) -> None:
         self.path = path
         self._db = connection
+        self._made = list(made)  # the file and folders this open created, until a write commits
+        # Said when the gallery closes after success (opened to write: after a write), never before an error.
+        self._warning: str | None = None
+        self._warn_after_write = False
 
     # -- opening -----------------------------------------------------------------------------------
 
@@ -208,42 +250,58 @@ class Gallery:
     def open(cls, path: Path, create: bool = False) -> Gallery:
         """Open a gallery; with `create`, a missing one is made (folders included) on first enrolment."""
         path = Path(path)
+        _check_reachable(path)
         if path.is_dir():
             raise SiamcliError(f"{path}: is a folder, not a gallery file")
         if path.exists() and not path.is_file():
             raise SiamcliError(f"{path}: not a regular file (a device or a pipe), not a gallery")
+        made: list[Path] = []
         if not path.exists():
             if not create:
                 raise SiamcliError(f"{path}: no gallery here yet (enroll someone first: siamcli enroll NAME FILE)")
-            _create_private(path)
+            made = _create_private(path)
         mode = "rwc" if create else "rw"
         try:
             connection = sqlite3.connect(
                 f"{path.resolve().as_uri()}?mode={mode}", uri=True, timeout=LOCK_WAIT_SECONDS, isolation_level=None
             )
         except sqlite3.Error as error:
+            _remove_made(made)
             raise SiamcliError(f"{path}: cannot open gallery ({error})") from None
         if create:
             # Only takes effect when the file is new. A 512-d embedding is 2 KiB: with SQLite's default
             # 4 KiB pages each sample would fill a page alone, and the file would be twice its data.
             connection.execute(f"PRAGMA page_size = {PAGE_SIZE}")
-        gallery = cls(path, connection)
+        gallery = cls(path, connection, made)
         try:
             gallery._check_format(allow_empty=create)
         except SiamcliError:
-            gallery.close()
+            gallery.close(failed=True)
             raise
-        _warn_if_readable_by_others(path)
+        gallery._warning = _readable_by_others(path)
+        gallery._warn_after_write = create
         return gallery
 
-    def close(self) -> None:
+    def close(self, failed: bool = False) -> None:
+        """Close the connection. A gallery file this open created and nothing was written to is taken
+        back; warnings are said only after success (a failure is one line alone)."""
+        if self._made:
+            with contextlib.suppress(sqlite3.Error):
+                if self._has_tables():  # another enrolment initialised it meanwhile: theirs now
+                    self._made = []
         self._db.close()
+        _remove_made(self._made)
+        self._made = []
+        if self._warning is not None and not failed and not self._warn_after_write:
+            _warned_readable.add(self.path.resolve())
+            warnings.warn(SiamcliWarning(self._warning), stacklevel=2)
+        self._warning = None
 
     def __enter__(self) -> Gallery:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        self.close(failed=kind is not None)
 
     def _check_format(self, allow_empty: bool) -> None:
         try:
@@ -352,13 +410,19 @@ class Gallery:
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as error:
-            raise SiamcliError(f"{self.path}: cannot write the gallery ({error})") from None
+            problem = _sqlite_problem(self.path, error)
+            raise SiamcliError(str(problem).replace("cannot use", "cannot write")) from None
         try:
             yield
             self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            # SQLite may have rolled back already (a full disk, an I/O error): the first error is the news
+            if self._db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
             raise
+        self._made = []  # written: the file is the user's gallery now
+        self._warn_after_write = False
 
     def enroll(self, ref: ModelRef, identity: str, samples: Sequence[NewSample]) -> EnrolReport:
         """Add samples of `identity` in one transaction. Content already enrolled for this identity is
@@ -555,6 +619,16 @@ class Gallery:
             parameters = (identity,)
         for row in self._db.execute(query + " ORDER BY collection_id, identity, id", parameters):
             yield EnrolledSample(by_id[row[0]], row[1], row[2], row[3], row[4], np.frombuffer(row[5], dtype="<f4"))
+
+
+@contextmanager
+def open_if_present(path: Path) -> Iterator[Gallery | None]:
+    """The gallery at `path` when there is one yet (about to be written), else None."""
+    if not path.exists() and not path.is_symlink():
+        yield None
+        return
+    with Gallery.open(path, create=True) as gallery:
+        yield gallery
 
 
 def open_gallery(path: Path | str | None = None, create: bool = False) -> Gallery:

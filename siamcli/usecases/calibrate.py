@@ -3,6 +3,7 @@ into the model file or into a gallery's collection for the model."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,13 +69,20 @@ def threshold_for(model: Model, dataset: Dataset, far: float | None) -> Threshol
     n_impostor = trials.impostor.size
     if far is not None and n_impostor * far < 1:
         raise SiamcliError(
-            f"{dataset.root}: {n_impostor} impostor pairs cannot measure a false-accept rate of {far:g} "
-            f"(it needs {round(1 / far)}): add identities, or use --far {max(far, 1 / n_impostor * 10):.2g} or --eer"
+            f"{dataset.root}: {n_impostor:,} impostor pairs cannot measure a false-accept rate of {far:g} "
+            f"(it needs {_count_text(1 / far)}): add identities, or use --far {max(far, 1 / n_impostor * 10):.2g} "
+            "or --eer"
         )
+    # The data set's name, not where it lay on this disk: a model file travels to other machines.
     origin = CalibratedOn(
-        "calibration data", str(Path(dataset.root).resolve()), len(dataset.identities), dataset.n_samples, now()
+        "calibration data", Path(dataset.root).resolve().name, len(dataset.identities), dataset.n_samples, now()
     )
     return ThresholdRecord.of(calibrate_trials(trials, far), origin)
+
+
+def _count_text(count: float) -> str:
+    """A count for a person: 1,000 as such, 1e+300 not as 301 digits."""
+    return f"{math.ceil(count):,}" if count < 1e9 else f"{count:.3g}"
 
 
 def seen_in_training(model: Model, dataset: Dataset) -> list[str]:

@@ -14,7 +14,7 @@ from siamcli.core.search import Search
 from siamcli.data.dataset import scan_dataset
 from siamcli.errors import SiamcliError, SiamcliWarning, path_text
 from siamcli.files import sha256_of
-from siamcli.gallery import EnrolReport, Gallery, NewSample, check_identity_name, gallery_path
+from siamcli.gallery import EnrolReport, Gallery, NewSample, check_identity_name, gallery_path, open_if_present
 from siamcli.gallery.index import open_search, refresh
 from siamcli.modalities import all_suffixes
 from siamcli.model import Model, Unusable, choose_model
@@ -35,12 +35,8 @@ def enroll(
     name = check_identity_name(name)
     path = gallery_path(gallery)
     paths = [Path(f) for f in files]
-    existing = Gallery.open(path, create=True) if path.exists() else None
-    try:
+    with open_if_present(path) as existing:
         chosen, ref = choose_model(existing, paths, model)
-    finally:
-        if existing is not None:
-            existing.close()
     embeddings = chosen.embed(paths)
     samples = [NewSample(path_text(p.resolve()), sha256_of(p), e) for p, e in zip(paths, embeddings)]
     with Gallery.open(path, create=True) as opened:
@@ -103,14 +99,10 @@ def enroll_folders(
     names = [check_identity_name(identity.name) for identity in dataset.identities]
     files = [(name, path) for name, identity in zip(names, dataset.identities) for path in identity.files]
     path = gallery_path(gallery)
-    existing = Gallery.open(path, create=True) if path.exists() else None
-    try:
+    with open_if_present(path) as existing:
         chosen, ref = choose_model(existing, [file for _, file in files], model)
         collection = existing.collection(ref.fingerprint) if existing is not None else None
         owners = existing.owners(collection) if existing is not None and collection is not None else {}
-    finally:
-        if existing is not None:
-            existing.close()
 
     report = FoldersReport(path, ref.model, 0, 0, 0)
     present: set[str] = set()  # identities with samples in the gallery once this run is done

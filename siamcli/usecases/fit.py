@@ -8,7 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from siamcli.core.registry import Spec
-from siamcli.data.dataset import Dataset, require_pairs_possible, scan_dataset, split_identities
+from siamcli.data.dataset import (
+    Dataset,
+    require_pairs_left,
+    require_pairs_possible,
+    scan_dataset,
+    split_identities,
+)
 from siamcli.errors import SiamcliError
 from siamcli.modalities import Decoded, get_modality
 from siamcli.modalities.base import warn_left_out
@@ -140,5 +146,6 @@ def _check_output(output: Path) -> None:
 def _decode(recipe: Recipe, dataset: Dataset, names: list[str]) -> Decoded:
     paths, labels = dataset.subset(names).samples()
     decoded = get_modality(recipe.modality).decode(paths, labels, recipe.preprocessing, skip_empty=True)
+    require_pairs_left(dataset.root, decoded.labels, decoded.left_out, len(paths))
     warn_left_out(decoded.left_out, len(paths))
     return decoded

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from siamcli.core.distances import check_threshold
 from siamcli.core.search import SCORES, ExactSearch, Search
 from siamcli.core.thresholds import accepts
 from siamcli.errors import SiamcliError, SiamcliWarning, path_text
@@ -76,7 +77,7 @@ def verify(
         loaded, ref = choose_model(opened, paths, model)
         verifier = Verifier.for_collection(opened, loaded, ref, claim, threshold, score, top_k)
     except BaseException:
-        opened.close()
+        opened.close(failed=True)
         raise
     return _closing(verifier.verdicts(paths), opened)
 
@@ -85,8 +86,10 @@ def _closing(verdicts: Iterator[Verdict | Unusable], gallery: Gallery) -> Iterat
     """The verdicts, the gallery closed once they are done: a search index re-reads candidates from it."""
     try:
         yield from verdicts
-    finally:
-        gallery.close()
+    except BaseException:
+        gallery.close(failed=True)
+        raise
+    gallery.close()
 
 
 def collection_of(gallery: Gallery, ref: ModelRef) -> Collection:
@@ -131,7 +134,10 @@ class Verifier:
                 raise SiamcliError(f"{gallery.path}: nobody named '{claim}' is enrolled (enrolled: {shown})")
             search = ExactSearch(enrolled, model.distance, score)
         if threshold is not None:
-            value, source = threshold, "option"
+            try:
+                value, source = check_threshold(threshold), "option"
+            except ValueError as error:
+                raise SiamcliError(f"--threshold: {error}") from None
         elif collection.threshold is not None:
             value, source = collection.threshold.value, "gallery"
         else:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from siamcli.errors import NothingToEmbed, SiamcliError, first_line, printable
-from siamcli.files import check_regular_file, limit
+from siamcli.files import check_regular_file, limit, quiet_native_stderr
 from siamcli.modalities.audio.settings import AudioPreprocessing
 
 AUDIO_SUFFIXES = frozenset({".wav", ".flac", ".ogg", ".oga", ".mp3"})
@@ -85,12 +85,18 @@ def audio_info(path: Path) -> Any:
 
 @contextmanager
 def _decoding_errors(path: Path) -> Iterator[None]:
+    """The decoder's failures as one line naming the file; what its C libraries print meanwhile (the MP3
+    decoder's "Note: Illegal Audio-MPEG-Header" on a file that is not MP3) never reaches stderr."""
     try:
-        yield
+        with quiet_native_stderr():
+            yield
     except PermissionError:
         raise SiamcliError(f"{path}: cannot read (permission denied)") from None
     except (RuntimeError, ValueError, TypeError, EOFError) as error:
-        reason = printable(first_line(error))
+        # libsndfile says "does not exist or is not a regular file" of any file it cannot open, and this
+        # one was checked to be a regular file already
+        opening = str(error).startswith("Error opening")
+        reason = "its format is not recognised, or it is damaged" if opening else printable(first_line(error))
         raise SiamcliError(f"{path}: not a readable audio file (WAV, FLAC, OGG or MP3): {reason}") from None
 
 
