@@ -66,7 +66,7 @@ def main() -> None:
         encoder=GE2E,
         embedding_dim=GE2E.params["embedding_dim"],
         preprocessing=recipe.preprocessing,
-        distance=recipe.distance,
+        distance=recipe.training.distance,
         threshold=ThresholdRecord(0.0, "eer", calibrated_on=CalibratedOn("not calibrated yet")),
         created=now(),
         pretrained=PretrainedRecord(

@@ -185,17 +185,23 @@ def update_threshold(path: Path, threshold: ThresholdRecord) -> None:
     write_atomic(path, struct.pack("<Q", len(encoded)) + encoded + parsed.data[parsed.start :])
 
 
-def load_torch_encoder(path: Path) -> Any:
-    """The model's encoder as a torch module in eval mode, for training further or checking the graph."""
+def read_torch_weights(path: Path) -> tuple[ModelCard, dict[str, Any]]:
+    """The model's card and its encoder's torch weights, the file read once."""
     from safetensors.torch import load
-
-    from siamcli.core.encoders import build_encoder
-    from siamcli.modalities import import_encoders
 
     parsed = _parse(Path(path))
     state = load(parsed.data)
     state.pop(GRAPH_TENSOR, None)
+    return parsed.card, state
+
+
+def load_torch_encoder(path: Path) -> Any:
+    """The model's encoder as a torch module in eval mode, for training further or checking the graph."""
+    from siamcli.core.encoders import build_encoder
+    from siamcli.modalities import import_encoders
+
+    card, state = read_torch_weights(path)
     import_encoders()
-    encoder = build_encoder(parsed.card.encoder)
+    encoder = build_encoder(card.encoder)
     encoder.load_state_dict(state)
     return encoder.eval()

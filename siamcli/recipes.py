@@ -8,7 +8,7 @@ Defaults here are the ones measured in benchmarks/; options on the command line 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from typing import Any
 
 from siamcli.core.registry import Spec
@@ -23,45 +23,17 @@ class Recipe:
     kind: str
     summary: str  # what the samples are, for --help
     modality: str
-    encoder: Spec  # one ensemble member's network
     preprocessing: Any  # the modality's preprocessing dataclass
-    augmentation: Any  # the modality's augmentation dataclass
-    loss: Spec = field(default_factory=lambda: Spec("contrastive", {"margin": 1.0}))
-    miner: Spec = field(default_factory=lambda: Spec("hard-impostors", {"margin": 1.0}))
-    distance: str = "euclidean"
-    training: dict[str, Any] = field(default_factory=dict)  # changes to TrainConfig's defaults
+    # Encoder, augmentation, loss, miner, distance and every default of the run; a pretrained start
+    # (`start_from`, a shipped model default:<modality>) is never ended worse than on the held-out identities.
+    training: TrainConfig
     hold_out_validation: bool = True  # by default, a fifth of the identities watch over training
-    # A shipped model (default:<modality>) whose weights training starts from, and never ends worse
-    # than on the held-out identities; None: from random weights.
-    start_from: str | None = None
     from_scratch: Recipe | None = None  # what `train KIND --from-scratch` trains instead
 
     def scratch(self) -> Recipe:
         if self.from_scratch is None:
             raise SiamcliError(f"train {self.kind}: --from-scratch is for kinds that start from a pretrained encoder")
         return self.from_scratch
-
-    def config(
-        self,
-        seed: int = 0,
-        margin: float | None = None,
-        embedding_dim: int | None = None,
-        far: float | None = None,
-        **settings: Any,
-    ) -> TrainConfig:
-        """This recipe's training settings, with the given ones (TrainSettings) changed; None: the recipe's."""
-        encoder, loss, miner = self.encoder, self.loss, self.miner
-        if embedding_dim is not None:
-            encoder = encoder.with_params(embedding_dim=embedding_dim)
-        if margin is not None and "margin" not in loss.params:
-            raise SiamcliError(f"train {self.kind}: --margin is the contrastive loss's, not {loss.name}'s")
-        if margin is not None:  # one margin for the loss and for the miner that feeds it
-            loss = loss.with_params(margin=margin)
-            miner = miner.with_params(margin=margin) if "margin" in miner.params else miner
-        base = TrainConfig(encoder, self.augmentation, loss, miner, self.distance, seed=seed, target_far=far)
-        base = replace(base, start_from=self.start_from)
-        given = {name: value for name, value in settings.items() if value is not None}
-        return replace(base, **{**self.training, **given})
 
 
 RECIPES: dict[str, Recipe] = {}
@@ -89,11 +61,10 @@ SMALL_FACES = Recipe(
     kind="faces",
     summary="face photos, tightly cropped (grey, 32x28, mirrored in training)",
     modality="image",
-    encoder=Spec("small-vgg", {"embedding_dim": 64, "width": 16, "dropout": 0.3}),
     # Small on purpose. Trained on 20 ORL people and measured on 10 others (never on the test
     # people), a CNN at 32x28 beat the same CNN at 48x40 and 64x52: fewer pixels, less to memorise.
     preprocessing=ImagePreprocessing(size=(32, 28)),
-    augmentation=ImageAugmentation(),
+    training=TrainConfig(Spec("small-vgg", {"embedding_dim": 64, "width": 16, "dropout": 0.3}), ImageAugmentation()),
 )
 DLIB_RESNET = Spec("dlib-resnet", {"embedding_dim": 128})  # the shipped one
 FACE_PREPROCESSING = ImagePreprocessing(
@@ -104,13 +75,15 @@ register_recipe(
         kind="faces",
         summary="faces in photos (found, aligned; dlib's pretrained face encoder, fine-tuned)",
         modality="image",
-        encoder=DLIB_RESNET.with_params(adapted=True),
         preprocessing=FACE_PREPROCESSING,
-        # Chips are aligned already: small warps only, and mirror images (faces are nearly symmetric).
-        augmentation=ImageAugmentation(max_rotation_deg=5.0, scale_range=(0.95, 1.05), max_shift=0.03),
-        start_from="default:image",
         # As for voices: a second projection beside the pretrained one, one member, the whole schedule.
-        training=FINE_TUNING,
+        training=TrainConfig(
+            DLIB_RESNET.with_params(adapted=True),
+            # Chips are aligned already: small warps only, and mirror images (faces are nearly symmetric).
+            ImageAugmentation(max_rotation_deg=5.0, scale_range=(0.95, 1.05), max_shift=0.03),
+            start_from="default:image",
+            **FINE_TUNING,
+        ),
         from_scratch=SMALL_FACES,
     )
 )
@@ -119,37 +92,37 @@ register_recipe(
         kind="images",
         summary="characters, signatures, logos: anything but faces (grey 32x32, trimmed to the drawing, not mirrored)",
         modality="image",
-        # Mirror images are other characters (b and d): no mirroring in training or inference.
-        encoder=Spec(
-            "small-vgg", {"embedding_dim": 128, "width": 32, "blocks": 3, "dropout": 0.1, "mirror_average": False}
-        ),
         # Trimmed to the drawing and letterboxed, never cropped: a glyph's ends or a logo's edge are part
         # of what it is, and where it sits on the page is not.
         preprocessing=ImagePreprocessing(size=(32, 32), fit="content"),
-        augmentation=ImageAugmentation(
-            max_rotation_deg=10.0,
-            scale_range=(0.85, 1.15),
-            max_shift=0.08,
-            mirror=False,
-            max_gamma=1.3,
-            stroke=True,
-            turns_as_identities=True,
+        training=TrainConfig(
+            # Mirror images are other characters (b and d): no mirroring in training or inference.
+            Spec(
+                "small-vgg", {"embedding_dim": 128, "width": 32, "blocks": 3, "dropout": 0.1, "mirror_average": False}
+            ),
+            ImageAugmentation(
+                max_rotation_deg=10.0,
+                scale_range=(0.85, 1.15),
+                max_shift=0.08,
+                mirror=False,
+                max_gamma=1.3,
+                stroke=True,
+                turns_as_identities=True,
+            ),
+            # Every pair of the batch in one softmax: on benchmarks/omniglot.py's split, 10 epochs, 20-way
+            # within unseen alphabets went from 81.0% (the contrastive loss over hard impostors) to 90.1%.
+            loss=Spec("supervised-contrastive", {"temperature": 0.1}),
+            miner=Spec("all-pairs"),
+            # 11 epochs: all 30 of Omniglot's background alphabets (964 characters) train in 12.8 min on
+            # a 2-core CPU, inside the 15 aimed at; 14 took 11.8 min on 24 of them but would take 16 on all.
+            members=1,
+            epochs=11,
+            patience=11,
+            lr=3e-3,
+            batch_size=128,
+            samples_per_identity=4,
+            mixed_precision=True,
         ),
-        # Every pair of the batch in one softmax: on benchmarks/omniglot.py's split, 10 epochs, 20-way
-        # within unseen alphabets went from 81.0% (the contrastive loss over hard impostors) to 90.1%.
-        loss=Spec("supervised-contrastive", {"temperature": 0.1}),
-        miner=Spec("all-pairs"),
-        # 11 epochs: all 30 of Omniglot's background alphabets (964 characters) train in 12.8 min on
-        # a 2-core CPU, inside the 15 aimed at; 14 took 11.8 min on 24 of them but would take 16 on all.
-        training={
-            "members": 1,
-            "epochs": 11,
-            "patience": 11,
-            "lr": 3e-3,
-            "batch_size": 128,
-            "samples_per_identity": 4,
-            "mixed_precision": True,
-        },
     )
 )
 GE2E = Spec("ge2e-lstm", {"n_mels": 40, "hidden": 256, "layers": 3, "embedding_dim": 256})  # the shipped one
@@ -180,10 +153,7 @@ register_recipe(
         kind="voices",
         summary="who is speaking (GE2E's pretrained speaker encoder, fine-tuned)",
         modality="audio",
-        encoder=GE2E.with_params(adapted=True),
         preprocessing=VOICE_PREPROCESSING,
-        augmentation=SpectrogramAugmentation(crop_frames=(160, 160), max_bands=0, max_time_fraction=0.0),
-        start_from="default:audio",
         # Fine-tuning trains a second projection beside the pretrained one (`adapted`), one member, the
         # whole schedule. Chosen on speechocean_train's 80 training speakers only (the benchmark's 20
         # test speakers never looked at), in 5 folds of 16 kept out of training, EER on each fold:
@@ -192,7 +162,12 @@ register_recipe(
         # - the pretrained projection itself tuned instead: lower in 3, the start kept in 1, higher in 1;
         #   at lr 3e-4, or stopped after 6 epochs without progress (the first epochs at the peak rate
         #   are worse than the start), nothing beat the start; the LSTMs tuned too (lr 1e-4): worse.
-        training=FINE_TUNING,
+        training=TrainConfig(
+            GE2E.with_params(adapted=True),
+            SpectrogramAugmentation(crop_frames=(160, 160), max_bands=0, max_time_fraction=0.0),
+            start_from="default:audio",
+            **FINE_TUNING,
+        ),
     )
 )
 register_recipe(
@@ -200,10 +175,14 @@ register_recipe(
         kind="sounds",
         summary="other sounds: barks, meows, machines (log-mel at 8 kHz, any length, trained from scratch)",
         modality="audio",
-        encoder=Spec("tdnn-xvector", {"embedding_dim": 64, "width": 64, "dropout": 0.2}),
         preprocessing=AudioPreprocessing(),
-        augmentation=SpectrogramAugmentation(),
-        training={"members": 4, "epochs": 60, "samples_per_identity": 8},
+        training=TrainConfig(
+            Spec("tdnn-xvector", {"embedding_dim": 64, "width": 64, "dropout": 0.2}),
+            SpectrogramAugmentation(),
+            members=4,
+            epochs=60,
+            samples_per_identity=8,
+        ),
         # Measured on speakers kept out of training: two held-out speakers of half-second digits gave a
         # validation EER near 45% whatever the epoch, so early stopping chose at random and the
         # threshold calibrated on them accepted almost every impostor. The full schedule, no held-out
@@ -216,13 +195,10 @@ register_recipe(
 def default_text(name: str) -> str:
     """A setting's default for --help: one value, or one per kind where the kinds differ."""
 
-    def value(recipe: Recipe) -> Any:
-        return recipe.loss.params.get("margin") if name == "margin" else getattr(recipe.config(), name)
-
     def text(value: Any) -> str:
         return "none" if value is None else f"{value:g}"
 
-    values = {kind: value(recipe) for kind, recipe in RECIPES.items()}
+    values = {kind: getattr(recipe.training, name) for kind, recipe in RECIPES.items()}
     if len(set(values.values())) == 1:
         return text(next(iter(values.values())))
     return ", ".join(f"{kind} {text(v)}" for kind, v in values.items())

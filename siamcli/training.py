@@ -92,14 +92,6 @@ def validation_eer(encoder: torch.nn.Module, val_set: Decoded, distance: str) ->
     return equal_error_rate(all_trials(encoder, val_set, distance))[0]
 
 
-def starting_weights(model: str) -> dict[str, torch.Tensor]:
-    """The torch weights of a model file or shipped model (default:<modality>) to start training from."""
-    from siamcli.modelfile import load_torch_encoder
-    from siamcli.models import model_location
-
-    return load_torch_encoder(model_location(model)).state_dict()
-
-
 def bfloat16_is_native(device: torch.device) -> bool:
     """Whether `device` computes bfloat16 in hardware: elsewhere torch emulates it, slower than float32."""
     if device.type == "cuda":
@@ -142,6 +134,16 @@ def loss_and_miner(config: TrainConfig) -> tuple[Any, Any]:
     return LOSSES.build(config.loss, distance=distance), MINERS.build(config.miner, distance=distance)
 
 
+@dataclass(frozen=True)
+class Parts:
+    """What every member of a run is built from, made once: the loss, its miner, and the weights
+    training starts from (None: random)."""
+
+    loss: Any
+    miner: Any
+    start_weights: dict[str, torch.Tensor] | None = None
+
+
 def train_member(
     config: TrainConfig,
     member: int,
@@ -149,6 +151,7 @@ def train_member(
     val_set: Decoded | None,
     on_epoch: Callable[[EpochReport], None],
     group: Group,
+    parts: Parts,
 ) -> MemberResult:
     """One encoder, from its own seed: the loop of every Siamese network, over mined pairs of PK batches.
     Several workers (`group`) each take their share of every epoch's batches and average gradients."""
@@ -158,13 +161,12 @@ def train_member(
     generator = torch.Generator().manual_seed(seed + 7919 * group.rank)  # augmented each its own way
 
     encoder = build_encoder(config.encoder)
-    if config.start_from is not None:  # an encoder may know how to take in a pretrained network's weights
-        getattr(encoder, "load_pretrained", encoder.load_state_dict)(starting_weights(config.start_from))
+    if parts.start_weights is not None:  # an encoder may know how to take in a pretrained network's weights
+        getattr(encoder, "load_pretrained", encoder.load_state_dict)(parts.start_weights)
     # Convolutions train about a third faster on the CPU with their weights channels last (small-vgg,
     # batches of 128 images of 28x28; they lay out what they compute so too); other layers are left as they are.
     encoder.to(group.device, memory_format=torch.channels_last)
     replica = group.replica(encoder)
-    loss_fn, miner = loss_and_miner(config)
     precision = forward_precision(config, group.device)
     optimizer = torch.optim.AdamW(encoder.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     # A tenth of the schedule warms up; torch divides by zero when that is exactly one step (10 epochs).
@@ -196,7 +198,7 @@ def train_member(
         for batch in group.share(batches):
             inputs = train_set.training_batch(batch, generator, config.augmentation).to(group.device)
             labels = torch.from_numpy(train_set.labels[batch]).to(group.device)
-            losses.append(training_step(replica, inputs, labels, loss_fn, miner, optimizer, precision))
+            losses.append(training_step(replica, inputs, labels, parts.loss, parts.miner, optimizer, precision))
         scheduler.step()  # one step per epoch: the schedule spans the epoch budget
 
         val_eer = None
@@ -242,16 +244,19 @@ def train(
     *,
     workers: int = 1,
     device: str = "cpu",
+    parts: Parts | None = None,
 ) -> TrainResult | None:
     """Train and calibrate the configured encoder. `workers` local processes train it side by side
     (torch.distributed); under torchrun, torchrun's processes do, and every one but rank 0 gets None.
-    `device`: cpu, cuda, or auto (a GPU when torch sees one)."""
-    with training_group(workers, device, _follow, (config, train_set, val_set)) as group:
-        return _train(config, train_set, val_set, on_epoch, group)
+    `device`: cpu, cuda, or auto (a GPU when torch sees one). `parts`: the loss, the miner and the
+    starting weights, when the caller made them already (else the loss and miner here, from random weights)."""
+    parts = parts if parts is not None else Parts(*loss_and_miner(config))
+    with training_group(workers, device, _follow, (config, train_set, val_set, parts)) as group:
+        return _train(config, train_set, val_set, on_epoch, group, parts)
 
 
-def _follow(group: Group, config: TrainConfig, train_set: Decoded, val_set: Decoded | None) -> None:
-    _train(config, train_set, val_set, lambda report: None, group)
+def _follow(group: Group, config: TrainConfig, train_set: Decoded, val_set: Decoded | None, parts: Parts) -> None:
+    _train(config, train_set, val_set, lambda report: None, group, parts)
 
 
 def _train(
@@ -260,12 +265,13 @@ def _train(
     val_set: Decoded | None,
     on_epoch: Callable[[EpochReport], None],
     group: Group,
+    parts: Parts,
 ) -> TrainResult | None:
     import_encoders()
     start = time.perf_counter()
     report = on_epoch if group.leader else lambda report: None
     drawn_from = train_set.training_identities(config.augmentation)
-    members = [train_member(config, m, drawn_from, val_set, report, group) for m in range(config.members)]
+    members = [train_member(config, m, drawn_from, val_set, report, group, parts) for m in range(config.members)]
     if not group.leader:
         return None
     for member in members:
@@ -287,7 +293,7 @@ def _train(
         encoder=encoder.eval(),
         encoder_spec=spec,
         embedding_dim=int(embeddings.shape[1]),
-        threshold=calibrate(trials, config.target_far),
+        threshold=calibrate(trials, config.far),
         val_eer=None if val_set is None else equal_error_rate(trials)[0],
         seconds=time.perf_counter() - start,
         members=members,

@@ -67,8 +67,9 @@ def test_content_fit_trims_the_page_to_the_drawing_and_keeps_its_aspect(tmp_path
 
 def test_the_images_kind_never_mirrors() -> None:
     recipe = recipe_for("images")
-    assert recipe.augmentation.mirror is False and recipe.encoder.params["mirror_average"] is False
-    assert recipe.preprocessing.fit == "content" and recipe.start_from is None
+    training = recipe.training
+    assert training.augmentation.mirror is False and training.encoder.params["mirror_average"] is False
+    assert recipe.preprocessing.fit == "content" and training.start_from is None
     glyph = torch.zeros(16, 1, 28, 28)
     glyph[:, :, 4:24, 6:9] = 1.0  # an L: its mirror image is another character
     glyph[:, :, 21:24, 6:20] = 1.0
@@ -89,13 +90,13 @@ def test_turned_copies_of_each_identity_train_as_new_identities() -> None:
     wide = DecodedImages(np.arange(12, dtype=np.uint8).reshape(1, 1, 3, 4), np.array([0]), "per-image")
     halves = wide.training_identities(ImageAugmentation(turns_as_identities=True))  # on its side, another shape
     assert halves.labels.tolist() == [0, 1] and np.array_equal(halves.images[1], wide.images[0, :, ::-1, ::-1])
-    assert recipe_for("images").augmentation.turns_as_identities
-    assert not recipe_for("faces").augmentation.turns_as_identities
+    assert recipe_for("images").training.augmentation.turns_as_identities
+    assert not recipe_for("faces").training.augmentation.turns_as_identities
 
 
 def test_the_images_kind_trains_with_the_supervised_contrastive_loss_and_refuses_a_margin(tmp_path: Path) -> None:
     recipe = recipe_for("images")
-    assert recipe.loss.name == "supervised-contrastive" and recipe.miner.name == "all-pairs"
+    assert recipe.training.loss.name == "supervised-contrastive" and recipe.training.miner.name == "all-pairs"
     train = write_glyph_dataset(tmp_path / "train", range(2), characters=3, drawings=3)
     out = tmp_path / "glyphs.model"
     result = siamcli("train", "images", str(train), "-o", str(out), "--margin", "0.5")
@@ -106,8 +107,8 @@ def test_the_images_kind_trains_with_the_supervised_contrastive_loss_and_refuses
 def test_the_images_kind_trains_in_bfloat16_only_where_the_device_computes_it(monkeypatch: pytest.MonkeyPatch) -> None:
     from siamcli import training
 
-    config, cpu = recipe_for("images").config(), torch.device("cpu")
-    assert config.mixed_precision and not recipe_for("faces").config().mixed_precision
+    config, cpu = recipe_for("images").training, torch.device("cpu")
+    assert config.mixed_precision and not recipe_for("faces").training.mixed_precision
     layer, images = torch.nn.Conv2d(1, 4, 3), torch.rand(2, 1, 8, 8)
 
     def forward_dtype(config: TrainConfig) -> torch.dtype:

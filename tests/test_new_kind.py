@@ -19,6 +19,7 @@ from siamcli.core.miners import Pairs
 from siamcli.core.registry import Spec
 from siamcli.modalities.image import ImageAugmentation, ImagePreprocessing
 from siamcli.recipes import RECIPES, Recipe, register_recipe
+from siamcli.trainconfig import TrainConfig
 from tests.conftest import write_face_dataset
 
 
@@ -56,12 +57,16 @@ def glyph_kind() -> Iterator[Recipe]:
             kind="test-glyphs",
             summary="a kind this test adds and removes",
             modality="image",
-            encoder=Spec("test-pooled-linear", {"grid": 4, "embedding_dim": 8}),
             preprocessing=ImagePreprocessing(size=(16, 16)),
-            augmentation=ImageAugmentation(mirror=False, max_rotation_deg=0.0),
-            loss=Spec("test-double-margin", {"low": 0.2, "margin": 1.0}),
-            miner=Spec("all-pairs"),
-            training={"members": 2, "epochs": 6, "samples_per_identity": 3},
+            training=TrainConfig(
+                Spec("test-pooled-linear", {"grid": 4, "embedding_dim": 8}),
+                ImageAugmentation(mirror=False, max_rotation_deg=0.0),
+                loss=Spec("test-double-margin", {"low": 0.2, "margin": 1.0}),
+                miner=Spec("all-pairs"),
+                members=2,
+                epochs=6,
+                samples_per_identity=3,
+            ),
         )
     )
     yield recipe
@@ -75,7 +80,7 @@ def test_a_new_kind_trains_evaluates_enrolls_and_verifies(glyph_kind: Recipe, tm
 
     card = siamcli.train("test-glyphs", people, model, seed=3, margin=0.9)
     assert card.kind == "test-glyphs" and card.preprocessing == ImagePreprocessing(size=(16, 16))
-    member = {"name": "test-pooled-linear", "params": glyph_kind.encoder.params}
+    member = {"name": "test-pooled-linear", "params": glyph_kind.training.encoder.params}
     assert card.encoder == Spec("ensemble", {"member": member, "members": 2})
     assert card.training.loss == Spec("test-double-margin", {"low": 0.2, "margin": 0.9})  # --margin reached it
     assert card.training.miner == Spec("all-pairs") and card.training.augmentation.mirror is False

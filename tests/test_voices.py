@@ -126,7 +126,8 @@ def test_long_recordings_are_embedded_in_bounded_memory(tmp_path: Path, monkeypa
 
 
 def test_train_sounds_is_the_from_scratch_recipe_and_audio_its_old_name() -> None:
-    assert recipe_for("sounds").encoder.name == "tdnn-xvector" and recipe_for("sounds").start_from is None
+    sounds = recipe_for("sounds").training
+    assert sounds.encoder.name == "tdnn-xvector" and sounds.start_from is None
     with pytest.warns(UserWarning, match="'audio' is now 'sounds'"):
         assert recipe_for("audio") is recipe_for("sounds")
     voices = recipe_for("voices")

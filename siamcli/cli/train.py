@@ -1,55 +1,34 @@
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
 from siamcli.recipes import RECIPES, default_text
+from siamcli.trainconfig import UserSetting, user_settings
 
 KINDS = "; ".join(f"{kind}: {recipe.summary}" for kind, recipe in RECIPES.items())
+
+
+def _setting_option(setting: UserSetting) -> inspect.Parameter:
+    """A `siamcli train --NAME` option for a training setting, its default shown as each kind has it."""
+    default = "the recipe's" if setting.name == "embedding_dim" else default_text(setting.name)
+    if setting.name == "far" and default == "none":
+        default = "equal-error point"
+    option = typer.Option(min=setting.low, max=setting.high, help=f"{setting.help[:-1]} \\[default: {default}].")
+    return inspect.Parameter(
+        setting.name, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Annotated[Optional[setting.type], option]
+    )
 
 
 def train_command(
     kind: Annotated[str, typer.Argument(help=f"What the samples are: {KINDS}.", metavar="|".join(RECIPES))],
     data_dir: Annotated[Path, typer.Argument(help="Folder with one subfolder per identity.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Model file to write (safetensors).")],
-    epochs: Annotated[
-        Optional[int], typer.Option(min=1, help=f"Most epochs to run \\[default: {default_text('epochs')}].")
-    ] = None,
-    patience: Annotated[
-        Optional[int],
-        typer.Option(
-            min=1,
-            help="Stop after this many epochs without a better validation EER "
-            f"\\[default: {default_text('patience')}].",
-        ),
-    ] = None,
-    seed: Annotated[int, typer.Option(help="Seed of the identity split, batches, augmentation and weights.")] = 0,
-    batch_size: Annotated[
-        Optional[int], typer.Option(min=4, help=f"Samples per batch \\[default: {default_text('batch_size')}].")
-    ] = None,
-    samples_per_identity: Annotated[
-        Optional[int],
-        typer.Option(
-            min=2, help=f"Samples of each identity in a batch \\[default: {default_text('samples_per_identity')}]."
-        ),
-    ] = None,
-    lr: Annotated[
-        Optional[float], typer.Option(min=0.0, help=f"Peak learning rate \\[default: {default_text('lr')}].")
-    ] = None,
-    members: Annotated[
-        Optional[int],
-        typer.Option(
-            min=1, help=f"Networks trained from their own seeds, then ensembled \\[default: {default_text('members')}]."
-        ),
-    ] = None,
-    margin: Annotated[
-        Optional[float], typer.Option(min=0.0, help=f"Contrastive margin \\[default: {default_text('margin')}].")
-    ] = None,
-    embedding_dim: Annotated[
-        Optional[int], typer.Option(min=2, help="Size of each member's embedding \\[default: the recipe's].")
-    ] = None,
+    *,
     val_identities: Annotated[
         Optional[int],
         typer.Option(
@@ -57,12 +36,6 @@ def train_command(
             help="Identities held out for early stopping and calibration \\[default: "
             + ", ".join(f"{k} {'a fifth, 2 to 100' if r.hold_out_validation else 'none'}" for k, r in RECIPES.items())
             + "].",
-        ),
-    ] = None,
-    far: Annotated[
-        Optional[float],
-        typer.Option(
-            min=0.0, max=0.5, help="Calibrate the threshold at this false-accept rate \\[default: equal-error point]."
         ),
     ] = None,
     workers: Annotated[
@@ -84,6 +57,7 @@ def train_command(
             "encoder (fast; no face detection: for tight crops).",
         ),
     ] = False,
+    **settings: Any,
 ) -> None:
     """Train a shared-weight encoder with the contrastive loss and write it, calibrated, to one model file.
 
@@ -91,21 +65,8 @@ def train_command(
     """
     from siamcli.cli.output import note
     from siamcli.cli.progress import EpochProgress
-    from siamcli.trainconfig import TrainSettings
     from siamcli.usecases.fit import fit
 
-    settings = TrainSettings(
-        seed=seed,
-        epochs=epochs,
-        patience=patience,
-        batch_size=batch_size,
-        samples_per_identity=samples_per_identity,
-        lr=lr,
-        members=members,
-        margin=margin,
-        embedding_dim=embedding_dim,
-        far=far,
-    )
     with EpochProgress() as progress:
         card = fit(
             kind,
@@ -138,3 +99,17 @@ def train_command(
             "the threshold was calibrated on the training identities, which the model separates better than "
             f"strangers: calibrate it on people it never saw (siamcli calibrate {output} OTHER_PEOPLE)"
         )
+
+
+# typer reads a command's options from its signature: the training settings' come from TrainConfig, one
+# option each, so that a new setting needs no line here.
+def _with_setting_options(command: Callable[..., None]) -> None:
+    fixed = inspect.signature(command, eval_str=True).parameters.values()
+    parameters = [p for p in fixed if p.kind != inspect.Parameter.VAR_KEYWORD] + [
+        _setting_option(setting) for setting in user_settings()
+    ]
+    command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in parameters}
+
+
+_with_setting_options(train_command)

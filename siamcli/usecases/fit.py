@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from siamcli.core.registry import Spec
 from siamcli.data.dataset import (
@@ -19,14 +19,11 @@ from siamcli.errors import SiamcliError
 from siamcli.modalities import Decoded, get_modality
 from siamcli.modalities.base import warn_left_out
 from siamcli.modelcard import CalibratedOn, ModelCard, ThresholdRecord, TrainingRecord, now
-from siamcli.modelfile import read_card
+from siamcli.modelfile import read_torch_weights
 from siamcli.models import model_location
 from siamcli.recipes import Recipe, default_val_identities, recipe_for
-from siamcli.trainconfig import TrainSettings
 
 if TYPE_CHECKING:
-    from typing_extensions import Unpack
-
     from siamcli.training import EpochReport
 
 
@@ -40,12 +37,13 @@ def fit(
     workers: int = 1,
     device: str = "auto",
     on_epoch: Callable[[EpochReport], None] = lambda report: None,
-    **settings: Unpack[TrainSettings],
+    **settings: Any,
 ) -> ModelCard | None:
     """Train the recipe of `kind` on DATA_DIR's identities and write the model file to `output`.
 
-    `settings` (seed, epochs, patience, batch_size, samples_per_identity, lr, members, margin,
-    embedding_dim, far) change the recipe's defaults; None leaves one as it is. Identities are split,
+    `settings` change the recipe's defaults, by `siamcli train`'s names (trainconfig.user_settings:
+    seed, epochs, patience, batch_size, samples_per_identity, lr, members, far, margin, embedding_dim);
+    None leaves one as it is. Identities are split,
     never samples: those held out (`val_identities`, default: the recipe's) pick each member's epoch
     and calibrate the threshold. `from_scratch`: the kind's recipe without a pretrained encoder (faces:
     the small grey CNN). Nothing is written if anything fails. `on_epoch` receives a
@@ -57,7 +55,7 @@ def fit(
     """
     from siamcli.distributed import choose_device
     from siamcli.modelfile import write_model
-    from siamcli.training import loss_and_miner, train
+    from siamcli.training import Parts, loss_and_miner, train
 
     recipe = recipe_for(kind)
     if from_scratch:
@@ -66,12 +64,12 @@ def fit(
         raise SiamcliError(f"--workers {workers}: at least 1")
     choose_device(device)  # refused before any sample is decoded
     try:
-        config = recipe.config(**settings)
-        loss_and_miner(config)
+        config = recipe.training.with_settings(**settings)
+        loss, miner = loss_and_miner(config)
     except (TypeError, ValueError) as error:  # a setting out of range, or one the recipe does not know
         raise SiamcliError(f"train {kind}: {error}") from None
     _check_output(Path(output))
-    start = _starting_card(kind, config.start_from, config.encoder)
+    start, start_weights = _starting_point(kind, config.start_from, config.encoder)
     dataset = scan_dataset(Path(data_dir), get_modality(recipe.modality).suffixes)
     require_pairs_possible(dataset)
     n_val = default_val_identities(recipe, len(dataset.identities)) if val_identities is None else val_identities
@@ -85,7 +83,8 @@ def fit(
     started = time.perf_counter()
     train_set = _decode(recipe, dataset, train_names)
     val_set = _decode(recipe, dataset, val_names) if val_names else None
-    result = train(config, train_set, val_set, on_epoch, workers=workers, device=device)
+    parts = Parts(loss, miner, start_weights)
+    result = train(config, train_set, val_set, on_epoch, workers=workers, device=device, parts=parts)
     if result is None:  # a torchrun worker other than rank 0: rank 0 writes the model
         return None
 
@@ -120,11 +119,12 @@ def fit(
     return card
 
 
-def _starting_card(kind: str, start_from: str | None, encoder: Spec) -> ModelCard | None:
-    """The card of the model training starts from, checked to have the network being trained."""
+def _starting_point(kind: str, start_from: str | None, encoder: Spec) -> tuple[ModelCard | None, dict[str, Any] | None]:
+    """The card and torch weights of the model training starts from (its file read once), checked to
+    have the network being trained; (None, None) from random weights."""
     if start_from is None:
-        return None
-    card = read_card(model_location(start_from))
+        return None, None
+    card, weights = read_torch_weights(model_location(start_from))
     shape = {name: value for name, value in encoder.params.items() if name != "adapted"}
     started = {name: value for name, value in card.encoder.params.items() if name != "adapted"}
     if card.encoder.name != encoder.name or shape != started:
@@ -132,7 +132,7 @@ def _starting_card(kind: str, start_from: str | None, encoder: Spec) -> ModelCar
             f"train {kind}: fine-tunes {start_from} ({card.encoder.name}, {started}); "
             f"its network cannot become {encoder.name} {shape} (leave --embedding-dim out)"
         )
-    return card
+    return card, weights
 
 
 def _check_output(output: Path) -> None:
