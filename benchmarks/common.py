@@ -1,8 +1,17 @@
-"""What the benchmark scripts share: folders of identities as links, the command line in a fresh
-process, the median time of a cold `siamcli verify`, and a large gallery of random embeddings."""
+"""What the benchmark scripts share: their command line (`--data`, `--quick`), folders of identities as
+links, the command line in a fresh process, the median time of a cold `siamcli verify`, and a large
+gallery of random embeddings.
+
+Every benchmark takes `--quick`: each of its steps on a few files of each data set and the shortest
+training, in seconds, so that CI runs them all (tests/test_benchmarks.py) and none rots unseen. Its
+figures mean nothing; the README's come from full runs.
+"""
 
 from __future__ import annotations
 
+import argparse
+import math
+import os
 import statistics
 import subprocess
 import sys
@@ -14,6 +23,53 @@ import numpy as np
 import siamcli
 from siamcli.gallery import NewSample
 from siamcli.model import choose_model
+
+DEFAULT_DATA = Path(os.environ.get("SIAMCLI_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
+# Quick runs: the fewest epochs and members that still run every step of training and its validation.
+QUICK_TRAINING = {"epochs": 1, "patience": 1, "members": 1}
+
+
+def arguments(doc: str, data: str | None = "") -> argparse.ArgumentParser:
+    """The benchmark's command line: `--quick`, and `--data` (DEFAULT_DATA / `data`) unless `data` is None."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    if data is not None:
+        parser.add_argument("--data", type=Path, default=DEFAULT_DATA / data if data else DEFAULT_DATA)
+    parser.add_argument(
+        "--quick", action="store_true", help="every step on a few files, in seconds; the figures mean nothing (CI)"
+    )
+    return parser
+
+
+def percent(rate: float | None) -> str:
+    """A rate for a person; None (too few trials to measure it) as n/a."""
+    return "n/a" if rate is None else f"{rate:.2%}"
+
+
+def quick_training_options(quick: bool) -> list[str]:
+    """`siamcli train` options of a quick run (none for a real one)."""
+    return [part for name, value in QUICK_TRAINING.items() for part in (f"--{name}", str(value))] if quick else []
+
+
+def quick_view(data: Path, folder: Path, identities: int = 40, files: int = 3) -> Path:
+    """`data` (a data set, or a folder of data sets) as links to at most `identities` identities of each
+    data set, evenly spaced in name order, and the first `files` files of each: what `--quick` runs on."""
+    if not data.is_dir():
+        return data  # the benchmark says it is missing, as for a full run
+    folder.mkdir(parents=True, exist_ok=True)
+    children = sorted(p for p in data.iterdir() if p.is_dir())
+    if children and any(f.is_file() for f in children[0].iterdir()):  # a data set: one folder per identity
+        view = folder / data.name
+        view.mkdir()
+        for identity in children[:: max(1, math.ceil(len(children) / identities))]:
+            (view / identity.name).mkdir()
+            for file in sorted(f for f in identity.iterdir() if f.is_file())[:files]:
+                (view / identity.name / file.name).symlink_to(file.resolve())
+        return view
+    view = folder / data.name
+    view.mkdir()
+    for child in children:
+        quick_view(child, view, identities, files)
+    return view
 
 
 def link_all(target: Path, folders: list[Path]) -> Path:

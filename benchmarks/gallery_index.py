@@ -1,7 +1,7 @@
 """A gallery of a million samples searched through its index, against brute force; and the
 libraries the index could be built with, side by side.
 
-    python benchmarks/gallery_index.py [--identities 100000] [--compare 100000] [--data ../shared/data/orl_faces]
+    python benchmarks/gallery_index.py [--identities 100000] [--compare 100000] [--data DIR] [--quick]
     python benchmarks/gallery_index.py --crossover 5000 20000 50000
 
 The gallery holds random unit embeddings of the shipped face model's size, 10 to an identity, in the
@@ -15,9 +15,7 @@ hnswlib and usearch on N random embeddings; a library that is not installed is s
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -27,14 +25,13 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from common import build_large_gallery, siamcli_cli  # sibling scripts
+from common import arguments, build_large_gallery, siamcli_cli  # sibling scripts
 
 import siamcli
 from siamcli.gallery import NewSample
 from siamcli.gallery import index as gallery_index
 from siamcli.model import choose_model
 
-DEFAULT_DATA = Path(os.environ.get("SIAMCLI_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
 GENUINE_DISTANCE = 0.4
 
 # Run in a fresh process: open the gallery and its index, answer every probe one at a time.
@@ -233,14 +230,16 @@ def photos(data: Path, folder: Path) -> list[Path]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__, "orl_faces")
     parser.add_argument("--identities", type=int, default=100_000)
     parser.add_argument("--compare", type=int, default=0, help="embeddings to compare the libraries on (0: do not)")
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA / "orl_faces")
     parser.add_argument(
         "--crossover", type=int, nargs="*", default=[], help="gallery sizes to time exact against indexed"
     )
     args = parser.parse_args()
+    repeats, late = (1, 2_000) if args.quick else (3, 60_000)
+    if args.quick:  # the index is built from 20,000 samples: the quick gallery still has one
+        args.identities = 2_500
     warnings.simplefilter("ignore")
     if args.compare:
         compare_libraries(args.compare)
@@ -275,7 +274,7 @@ def main() -> None:
             nearest, distances = brute_force(embeddings, probes, per_identity)
             truth = [f"person{i:05d}" for i in nearest]
             runs = []
-            for _ in range(3):
+            for _ in range(repeats):
                 result = subprocess.run(
                     [sys.executable, "-c", SEARCH_IN_A_FRESH_PROCESS, str(gallery), str(work / "probes.npy")],
                     capture_output=True,
@@ -309,7 +308,7 @@ def main() -> None:
             f"cold `siamcli enroll NAME photo` into it: median {statistics.median(enroll):.2f} s, {len(enroll)} people"
         )
 
-        rows = unit(np.random.default_rng(3).normal(size=(60_000, embeddings.shape[1])))
+        rows = unit(np.random.default_rng(3).normal(size=(late, embeddings.shape[1])))
         with siamcli.open_gallery(gallery) as opened:
             batch = [(f"late{i}", [NewSample(f"/late/{i}", f"late{i:060d}", rows[i])]) for i in range(len(rows))]
             opened.enroll_many(ref, batch)  # behind the index's back: the Python API

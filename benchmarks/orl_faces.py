@@ -3,21 +3,19 @@ s1-s30, evaluate on s31-s40 (ten people
 never seen), and print the figures beside two classical baselines. Runs in-process through the
 Python API (siamcli.train, siamcli.evaluate), as `siamcli train` and `siamcli eval` would.
 
-    python benchmarks/orl_faces.py [--data ../shared/data/orl_faces] [--seed 0]
+    python benchmarks/orl_faces.py [--data ../shared/data/orl_faces] [--seed 0] [--quick]
 
 The data folder defaults to $SIAMCLI_DATA/orl_faces, else ../shared/data/orl_faces.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from common import orl_split  # a sibling script
+from common import QUICK_TRAINING, arguments, orl_split, percent, quick_view  # a sibling script
 
 import siamcli
 from siamcli.core.distances import get_distance
@@ -27,8 +25,6 @@ from siamcli.core.trials import Trials
 from siamcli.data.dataset import scan_dataset
 from siamcli.modalities.image import IMAGE, ImagePreprocessing
 from siamcli.modalities.image.decode import standardize
-
-DEFAULT_DATA = Path(os.environ.get("SIAMCLI_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
 
 
 def pixels(root: Path, size: tuple[int, int] = (112, 92)) -> tuple[np.ndarray, np.ndarray]:
@@ -62,15 +58,16 @@ def baseline(name: str, embeddings: np.ndarray, labels: np.ndarray, metric: str)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA / "orl_faces")
+    parser = arguments(__doc__, "orl_faces")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        train, test = orl_split(args.data, Path(tmp))
+        data = quick_view(args.data, Path(tmp) / "quick") if args.quick else args.data
+        train, test = orl_split(data, Path(tmp))
         model = Path(tmp) / "faces.model"
         started = time.perf_counter()
-        siamcli.train("faces", train, model, seed=args.seed, from_scratch=True)
+        quick = QUICK_TRAINING if args.quick else {}
+        siamcli.train("faces", train, model, seed=args.seed, from_scratch=True, **quick)
         train_seconds = time.perf_counter() - started
         report = siamcli.evaluate([model], test).models[0].metrics
         train_x, train_y = pixels(train)
@@ -93,7 +90,7 @@ def main() -> None:
         f"5-way {report['one_shot']['5-way']:.2%}"
     )
     tar = report["tar_at_far"]
-    print(f"  TAR at FAR 1% {tar['0.01']:.2%}, at FAR 0.1% {tar['0.001']:.2%}")
+    print(f"  TAR at FAR 1% {percent(tar['0.01'])}, at FAR 0.1% {percent(tar['0.001'])}")
     at = report["at_threshold"]
     print(
         f"  at the stored threshold ({report['threshold']['operating_point']}, {report['threshold']['value']:.4f}): "

@@ -1,7 +1,7 @@
 """Training in several processes: `siamcli train faces --from-scratch --workers N` on ORL s1-s30,
 evaluated on s31-s40 (ten people never seen), for each number of workers and each seed.
 
-    python benchmarks/train_workers.py [--data ../shared/data/orl_faces] [--workers 1 2] [--seeds 0 1]
+    python benchmarks/train_workers.py [--data ../shared/data/orl_faces] [--workers 1 2] [--seeds 0 1] [--quick]
 
 Each run is a fresh `siamcli train` process (the recipe's defaults: 8 members of the small grey CNN,
 up to 60 epochs each); its wall time includes decoding the photos and starting the workers. The
@@ -11,7 +11,6 @@ measured against. Figures are for this machine's cores: N workers share them (on
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -19,19 +18,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import orl_split, siamcli_cli  # a sibling script
-
-DEFAULT_DATA = Path(os.environ.get("SIAMCLI_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
+from common import arguments, orl_split, quick_training_options, quick_view, siamcli_cli  # a sibling script
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA / "orl_faces")
+    parser = arguments(__doc__, "orl_faces")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     args = parser.parse_args()
+    if args.quick:
+        args.seeds = args.seeds[:1]
     with tempfile.TemporaryDirectory() as tmp:
-        train, test = orl_split(args.data, Path(tmp))
+        data = quick_view(args.data, Path(tmp) / "quick") if args.quick else args.data
+        train, test = orl_split(data, Path(tmp))
         seconds: dict[int, list[float]] = {}
         print(f"{os.cpu_count()} cores; train faces --from-scratch on ORL s1-s30, eval on s31-s40")
         for seed in args.seeds:
@@ -51,6 +50,7 @@ def main() -> None:
                     str(workers),
                     "--device",
                     "cpu",
+                    *quick_training_options(args.quick),
                 )
                 seconds.setdefault(workers, []).append(time.perf_counter() - started)
                 metrics = json.loads(siamcli_cli("eval", str(model), str(test), "--json"))

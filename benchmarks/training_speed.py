@@ -2,7 +2,7 @@
 images, its forward pass in float32 and in bfloat16 (as `train images` runs it where the device
 computes bfloat16 natively), at the recipe's size and at others.
 
-    python benchmarks/training_speed.py [--sizes 28 32 36] [--steps 20]
+    python benchmarks/training_speed.py [--sizes 28 32 36] [--steps 20] [--quick]
 
 Each figure is the median of `--steps` of the training loop's steps (siamcli.training.training_step),
 after three to warm up, in one process; compare the ratios within one run.
@@ -10,12 +10,12 @@ after three to warm up, in one process; compare the ratios within one run.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
 from dataclasses import replace
 
 import torch
+from common import arguments  # a sibling script
 
 from siamcli.core.encoders import build_encoder
 from siamcli.modalities import import_encoders
@@ -43,12 +43,14 @@ def images_per_second(config: TrainConfig, size: int, steps: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = arguments(__doc__, data=None)
     parser.add_argument("--sizes", type=int, nargs="+", default=[28, 32, 36])
     parser.add_argument("--steps", type=int, default=20)
     args = parser.parse_args()
+    if args.quick:
+        args.sizes, args.steps = args.sizes[:1], 1
     import_encoders()
-    config = recipe_for("images").config()
+    config = recipe_for("images").training
     native = bfloat16_is_native(torch.device("cpu"))
     print(f"{torch.get_num_threads()} threads; bfloat16 native on this CPU: {native}")
     for size in args.sizes:

@@ -1,7 +1,7 @@
 """Voices: the shipped voice model (Resemblyzer's GE2E encoder, converted) on speakers it never heard,
 `train voices` fine-tuning on speechocean_train, telephone digits, speed and memory.
 
-    python benchmarks/voices.py [--data ../shared/data] [--seed 0]
+    python benchmarks/voices.py [--data ../shared/data] [--seed 0] [--quick]
 
 - librispeech_10spk, all 10 readers, zero-shot: EER, 10-way one-shot; beside it Resemblyzer's own
   pipeline on the same files in the same run, when it is installed (pip install --no-deps resemblyzer).
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
 import sys
 import tempfile
 import time
@@ -29,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 import soundfile
-from common import cold_verify_seconds, link_all  # sibling scripts
-from eval_scale import measure  # seconds and peak memory of one fresh process
+from common import QUICK_TRAINING, arguments, cold_verify_seconds, link_all, quick_view  # sibling scripts
+from eval_scale import measure as peak_of  # seconds and peak memory of one fresh process
 
 import siamcli
 from siamcli.core.distances import get_distance
@@ -41,8 +40,6 @@ from siamcli.errors import SiamcliError
 from siamcli.modalities.audio.features import resample
 from siamcli.model import Model
 from siamcli.models import retired_models
-
-DEFAULT_DATA = Path(os.environ.get("SIAMCLI_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
 
 
 def zero_shot(model: str | Path, root: Path, seed: int) -> dict:
@@ -89,26 +86,32 @@ def duration(paths: list[Path]) -> float:
     return sum(soundfile.info(path).duration for path in paths)
 
 
-def write_hour_of_speech(path: Path, sources: list[Path], rate: int = 48000) -> None:
-    """An hour of real speech (the readers' utterances over and over), 48 kHz stereo, written a
+def write_long_speech(path: Path, sources: list[Path], seconds: int, rate: int = 48000) -> None:
+    """`seconds` of real speech (the readers' utterances over and over), 48 kHz stereo, written a
     file at a time (never whole in memory)."""
-    written = 0
+    written, total = 0, seconds * rate
     with soundfile.SoundFile(path, "w", rate, 2, "PCM_16") as file:
-        while written < 3600 * rate:
+        while written < total:
             for source in sources:
                 signal, source_rate = soundfile.read(source, dtype="float32")
-                upsampled = resample(signal, source_rate, rate)[: 3600 * rate - written]
+                upsampled = resample(signal, source_rate, rate)[: total - written]
                 file.write(np.stack([upsampled, 0.8 * upsampled], axis=1))
                 written += upsampled.size
-                if written == 3600 * rate:
+                if written == total:
                     return
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser = arguments(__doc__)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        if args.quick:
+            args.data = quick_view(args.data, Path(folder) / "quick")
+        measure(args)
+
+
+def measure(args: argparse.Namespace) -> None:
     libri, fsdd, ocean = (args.data / name for name in ("librispeech_10spk", "fsdd_speakers", "speechocean_train"))
     for folder in (libri, fsdd, ocean):
         if not folder.is_dir():
@@ -129,7 +132,7 @@ def main() -> None:
         f"embedding {len(paths)} FLAC files ({duration(paths):.0f} s of audio; decode, VAD, mel, windows, "
         f"encoder): {speed:.0f}x real time (target >= 150x)"
     )
-    if importlib.util.find_spec("resemblyzer") is not None:
+    if importlib.util.find_spec("resemblyzer") is not None and not args.quick:
         eer, their_speed = resemblyzer_eer(paths, np.asarray(labels))
         print(f"  Resemblyzer 0.1.4's own pipeline, same files, same run: EER {eer:.2%}, {their_speed:.0f}x real time")
 
@@ -166,7 +169,7 @@ def main() -> None:
         train = link_all(work / "train", [s for i, s in enumerate(speakers) if i % 5])
         tuned = work / "tuned.model"
         started = time.perf_counter()
-        card = siamcli.train("voices", train, tuned, seed=args.seed)
+        card = siamcli.train("voices", train, tuned, seed=args.seed, **(QUICK_TRAINING if args.quick else {}))
         spent = time.perf_counter() - started
         assert card.training is not None
         (member,) = card.training.members
@@ -186,15 +189,18 @@ def main() -> None:
         readers = sorted(p for p in libri.iterdir() if p.is_dir())
         probes = sorted(readers[5].glob("*.flac"))
         siamcli.enroll("bob", [probes[0]], gallery=gallery)
-        seconds = cold_verify_seconds(probes[1], "bob", gallery)
-        print(f"cold `siamcli verify sample.flac --claim bob`: median {seconds:.2f} s over 7 (target <= 1.0 s)")
+        runs = 1 if args.quick else 7
+        seconds = cold_verify_seconds(probes[1], "bob", gallery, runs=runs)
+        print(f"cold `siamcli verify sample.flac --claim bob`: median {seconds:.2f} s over {runs} (target <= 1.0 s)")
 
-        hour = work / "hour.wav"
-        write_hour_of_speech(hour, sorted(libri.rglob("*.flac")))
-        seconds, peak = measure([sys.executable, "-m", "siamcli", "embed", str(hour)])
+        long = work / "long.wav"
+        length = 90 if args.quick else 3600  # past 60 s, read a block at a time, as an hour is
+        write_long_speech(long, sorted(libri.rglob("*.flac")), length)
+        seconds, peak = peak_of([sys.executable, "-m", "siamcli", "embed", str(long)])
         print(
-            f"`siamcli embed` of an hour of 48 kHz stereo speech ({hour.stat().st_size / 2**20:.0f} MiB WAV), "
-            f"fresh process: {seconds:.0f} s ({3600 / seconds:.0f}x real time), peak {peak:.0f} MiB (target <= 500 MB)"
+            f"`siamcli embed` of {length:,} s of 48 kHz stereo speech ({long.stat().st_size / 2**20:.0f} MiB WAV), "
+            f"fresh process: {seconds:.0f} s ({length / seconds:.0f}x real time), peak {peak:.0f} MiB "
+            "(an hour: target <= 500 MB)"
         )
 
 
