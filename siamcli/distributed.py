@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import torch
 import torch.distributed as dist
 
+from siamcli.cpus import available_cpus
 from siamcli.errors import SiamcliError
 
 T = TypeVar("T")
@@ -107,7 +108,12 @@ def training_group(workers: int, device: str, follower: Callable[..., Any], args
         return
     chosen = choose_device(device)
     if workers == 1:
-        yield Group(0, 1, chosen)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(_threads_each(1))
+        try:
+            yield Group(0, 1, chosen)
+        finally:
+            torch.set_num_threads(threads)
         return
     with _local_workers(workers, chosen, follower, args) as group:
         yield group
@@ -173,8 +179,9 @@ def _join(device: torch.device, **how: Any) -> None:
 
 
 def _threads_each(workers: int) -> int:
-    """The cores shared out: N workers on N cores each take one, not N (which would thrash)."""
-    return max(1, (os.cpu_count() or 1) // workers)
+    """The CPUs this process may use, shared out: N workers on N cores each take one, not N (which would
+    thrash); one process takes them all (not the machine's count, where a container or a mask allows fewer)."""
+    return max(1, available_cpus() // workers)
 
 
 def _free_port() -> int:

@@ -12,7 +12,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "siamcli"
 
 # Lowest first. A module may import from its own layer and the layers below it, never from above.
 LAYERS = [
-    ("siamcli.errors", "siamcli.files", "siamcli.core", "siamcli.inference"),  # ONNX graphs: checked, run
+    ("siamcli.errors", "siamcli.files", "siamcli.cpus", "siamcli.core", "siamcli.inference"),  # ONNX: checked, run
     ("siamcli.modalities", "siamcli.data"),
     ("siamcli.trainconfig", "siamcli.recipes", "siamcli.modelcard"),
     ("siamcli.gallery", "siamcli.modelfile", "siamcli.models", "siamcli.training", "siamcli.distributed"),

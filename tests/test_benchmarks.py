@@ -25,6 +25,7 @@ NEEDS = {
     "orl_faces": ["orl_faces"],
     "sounds": ["fsdd_speakers", "librispeech_10spk", "cats_dogs_audio"],
     "train_workers": ["orl_faces"],
+    "training_beside_work": ["orl_faces"],
     "training_speed": [],
     "verify_speed": [],
     "voices": ["librispeech_10spk", "fsdd_speakers", "speechocean_train"],

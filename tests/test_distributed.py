@@ -85,3 +85,20 @@ def test_bad_worker_and_device_choices_are_refused_in_one_line(tmp_path: Path, p
     assert_clean_error(result, "--device tpu: unknown")
     assert not output.exists()
     assert "RANK" not in os.environ  # these tests are not themselves under torchrun
+
+
+def test_training_threads_sleep_while_waiting_and_fit_the_cpus_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    import siamcli.cpus as cpus
+
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    cpus.sleep_while_waiting()
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    cpus.sleep_while_waiting()
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"  # the user's choice is kept
+
+    monkeypatch.setattr(cpus.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3, 4, 5, 6, 7})
+    monkeypatch.setattr(cpus, "_cgroup_quota", lambda: 2.5)  # a container allowed two and a half CPUs
+    assert cpus.available_cpus() == 3
+    monkeypatch.setattr(cpus, "_cgroup_quota", lambda: None)
+    assert cpus.available_cpus() == 8

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from siamcli.core.registry import Spec
+from siamcli.cpus import sleep_while_waiting
 from siamcli.data.dataset import (
     Dataset,
     require_pairs_left,
@@ -53,6 +54,7 @@ def fit(
     GPUs); under torchrun, its processes do, and every one but rank 0 returns None without writing.
     `device`: cpu, cuda, or auto (a GPU when torch sees one).
     """
+    sleep_while_waiting()  # before torch loads
     from siamcli.distributed import choose_device
     from siamcli.modelfile import write_model
     from siamcli.training import Parts, loss_and_miner, train
