@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import write_face_dataset
-from tests.helpers import assert_clean_error, siamcli
+from tests.helpers import ENV, assert_clean_error, siamcli
 
 
 @pytest.fixture(scope="module")
@@ -186,3 +186,20 @@ def test_any_number_of_epochs_trains(tmp_path: Path) -> None:
     for epochs in (1, 10):
         card = api.train("faces", data, tmp_path / "m.model", from_scratch=True, epochs=epochs, members=1)
         assert card.training.members[0].epochs_run <= epochs
+
+
+def test_train_names_the_extra_it_needs_where_torch_is_not_installed(tmp_path: Path) -> None:
+    """A verify-only install (`pip install siamcli`, no [train]) says what to install, in one line."""
+    people = write_face_dataset(tmp_path / "people", identities=4, samples=2)
+    without_torch = (
+        "import sys, importlib.util\n"
+        "find = importlib.util.find_spec\n"
+        "importlib.util.find_spec = lambda name, *a: None if name in ('torch', 'onnx') else find(name, *a)\n"
+        "sys.modules['torch'] = None\n"
+        "from siamcli.cli import main\n"
+        f"sys.argv = ['siamcli', 'train', 'faces', {str(people)!r}, '-o', {str(tmp_path / 'm.model')!r}]\n"
+        "main()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", without_torch], capture_output=True, text=True, env=ENV)
+    assert_clean_error(result, "training needs torch and onnx", "pip install 'siamcli[train]'")
+    assert not (tmp_path / "m.model").exists()

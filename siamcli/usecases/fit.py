@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -54,6 +55,7 @@ def fit(
     GPUs); under torchrun, its processes do, and every one but rank 0 returns None without writing.
     `device`: cpu, cuda, or auto (a GPU when torch sees one).
     """
+    _require_training_packages()
     sleep_while_waiting()  # before torch loads
     from siamcli.distributed import choose_device
     from siamcli.modelfile import write_model
@@ -119,6 +121,17 @@ def fit(
     )
     write_model(Path(output), result.encoder, card)
     return card
+
+
+def _require_training_packages() -> None:
+    """Training needs PyTorch (and onnx, for the graph every model file carries); inference needs neither,
+    so a verify-only install leaves them out."""
+    missing = [name for name in ("torch", "onnx") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise SiamcliError(
+            f"training needs {' and '.join(missing)}, which this install of siamcli leaves out: "
+            "pip install 'siamcli[train]'"
+        )
 
 
 def _starting_point(kind: str, start_from: str | None, encoder: Spec) -> tuple[ModelCard | None, dict[str, Any] | None]:
