@@ -502,18 +502,6 @@ def test_calibrating_at_an_unmeasurable_rate_says_so_briefly(tmp_path: Path, fac
     assert len(result.stderr) < 300
 
 
-def test_training_that_diverges_writes_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    data = write_face_dataset(tmp_path / "people", identities=4, samples=3)
-    result = run("train", "faces", str(data), "-o", str(tmp_path / "inf.model"), "--from-scratch", "--lr", "inf")
-    assert_clean_error(result, "lr a positive number")
-    import siamcli.training
-
-    monkeypatch.setattr(siamcli.training, "training_step", lambda *args: float("nan"))
-    with pytest.raises(SiamcliError, match=r"training diverged \(member 1, epoch 1: the loss is nan\)"):
-        siamcli.train("faces", data, tmp_path / "nan.model", from_scratch=True, epochs=2, members=1)
-    assert not (tmp_path / "inf.model").exists() and not (tmp_path / "nan.model").exists()
-
-
 def test_a_report_for_a_model_whose_path_holds_dollars(tmp_path: Path, faces: Path) -> None:
     model = tiny_model(tmp_path / "x$\\alpha_{$b.model", seed=0)
     result = run("eval", str(model), str(faces), "--report", str(tmp_path / "report"))

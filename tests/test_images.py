@@ -19,7 +19,6 @@ from siamcli.modalities.image.augment import augment_images
 from siamcli.modalities.image.decode import load_image
 from siamcli.modalities.image.settings import ImageAugmentation
 from siamcli.recipes import default_val_identities, recipe_for
-from siamcli.trainconfig import TrainConfig
 from tests.conftest import shared_dataset, write_glyph_dataset
 from tests.helpers import assert_clean_error, siamcli
 
@@ -102,25 +101,6 @@ def test_the_images_kind_trains_with_the_supervised_contrastive_loss_and_refuses
     result = siamcli("train", "images", str(train), "-o", str(out), "--margin", "0.5")
     assert_clean_error(result, "--margin is the contrastive loss's, not supervised-contrastive's")
     assert not out.exists()
-
-
-def test_the_images_kind_trains_in_bfloat16_only_where_the_device_computes_it(monkeypatch: pytest.MonkeyPatch) -> None:
-    from siamcli import training
-
-    config, cpu = recipe_for("images").training, torch.device("cpu")
-    assert config.mixed_precision and not recipe_for("faces").training.mixed_precision
-    layer, images = torch.nn.Conv2d(1, 4, 3), torch.rand(2, 1, 8, 8)
-
-    def forward_dtype(config: TrainConfig) -> torch.dtype:
-        with training.forward_precision(config, cpu):
-            return layer(images).dtype
-
-    monkeypatch.setattr(training, "bfloat16_is_native", lambda device: True)
-    assert forward_dtype(config) == torch.bfloat16
-    assert forward_dtype(replace(config, mixed_precision=False)) == torch.float32
-    monkeypatch.setattr(training, "bfloat16_is_native", lambda device: False)  # emulated: slower than float32
-    assert forward_dtype(config) == torch.float32
-    assert layer(images).dtype == torch.float32  # and only inside the training step
 
 
 def test_at_most_a_hundred_identities_are_held_out_for_validation() -> None:

@@ -1,9 +1,8 @@
-"""The model file: round trip, refusal of foreign or newer files, no code executed on load."""
+"""The inference graph (inference.py): what onnxruntime embeds is what the torch network does, and
+embedding never imports torch."""
 
 from __future__ import annotations
 
-import json
-import pickle
 import subprocess
 import sys
 from dataclasses import replace
@@ -12,16 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import save
 
 import siamcli.modalities.image.encoders  # noqa: F401  (registers the image networks)
 from siamcli.core.encoders import build_encoder
 from siamcli.core.registry import Spec
 from siamcli.core.settings import to_json
-from siamcli.errors import SiamcliError
 from siamcli.modalities.image.decode import load_image, standardize
 from siamcli.model import load_model
-from siamcli.modelfile import FORMAT, load_torch_encoder, read_card, write_model
+from siamcli.modelfile import load_torch_encoder, write_model
 from tests.conftest import write_face_dataset
 from tests.helpers import TINY_CARD, TINY_SPEC, tiny_model
 
@@ -60,40 +57,3 @@ def test_embedding_does_not_import_torch(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "(1, 16)"
-
-
-def test_a_pickle_is_refused_without_being_unpickled(tmp_path: Path) -> None:
-    marker = tmp_path / "executed"
-
-    class Payload:
-        def __reduce__(self):  # would create the marker file if unpickled
-            return (Path.touch, (marker,))
-
-    path = tmp_path / "evil.model"
-    path.write_bytes(pickle.dumps(Payload()))
-    with pytest.raises(SiamcliError, match="not a siamcli model"):
-        load_model(path)
-    assert not marker.exists()
-
-
-def write_stray_weights(path: Path, format_version: int) -> Path:
-    """A model file whose metadata is valid but whose only tensor matches no encoder."""
-    meta = {**TINY_CARD.to_json(), "format": FORMAT, "format_version": format_version}
-    path.write_bytes(save({"w": torch.zeros(1)}, metadata={"siamcli": json.dumps(meta)}))
-    return path
-
-
-def test_a_newer_format_asks_for_an_upgrade(tmp_path: Path) -> None:
-    path = write_stray_weights(tmp_path / "future.model", format_version=99)
-    with pytest.raises(SiamcliError, match="newer than this siamcli"):
-        read_card(path)
-
-
-def test_damaged_weights_are_reported(tmp_path: Path) -> None:
-    path = write_stray_weights(tmp_path / "damaged.model", format_version=1)
-    with pytest.raises(SiamcliError, match=r"damaged siamcli model \(no inference graph\)"):
-        load_model(path)
-    truncated = tmp_path / "short.model"
-    truncated.write_bytes(b"\x05\x00")
-    with pytest.raises(SiamcliError, match="not a siamcli model"):
-        load_model(truncated)
