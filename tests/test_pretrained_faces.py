@@ -1,6 +1,6 @@
 """The converted face models against the packages they came from: dlib's own face descriptor on the
 same aligned chips, and facenet-pytorch's MTCNN networks on the same crops. Skipped, with the reason,
-where a reference package is not installed (`.ci/run` installs them: see the README)."""
+where a reference package is not installed (`.ci/run` installs them: see docs/architecture.md)."""
 
 from __future__ import annotations
 
