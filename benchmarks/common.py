@@ -22,7 +22,7 @@ import numpy as np
 
 import siamcli
 from siamcli.gallery import NewSample
-from siamcli.model import choose_model
+from siamcli.usecases.choice import choose_model
 
 DEFAULT_DATA = Path(os.environ.get("SIAMCLI_DATA", Path(__file__).resolve().parents[1] / ".." / "shared" / "data"))
 # Quick runs: the fewest epochs and members that still run every step of training and its validation.

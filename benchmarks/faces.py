@@ -56,8 +56,10 @@ def siamcli_embeddings(paths: list[Path]) -> tuple[np.ndarray, np.ndarray]:
     model = siamcli.load_model("default:image")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "2 faces found; using the largest", once a photo
-        embeddings, decoded = model.embed_found(paths, list(range(len(paths))), skip_empty=True)
-    return embeddings, decoded.labels
+        chunks = list(model.embed_each(paths))
+    index = {path: i for i, path in enumerate(paths)}
+    found = np.asarray([index[path] for chunk in chunks for path in chunk.paths], dtype=np.int64)
+    return np.concatenate([chunk.embeddings for chunk in chunks]), found
 
 
 def reference_embeddings(paths: list[Path], whole_if_none: bool) -> tuple[np.ndarray, np.ndarray]:

@@ -30,7 +30,7 @@ from common import arguments, build_large_gallery, siamcli_cli  # sibling script
 import siamcli
 from siamcli.gallery import NewSample
 from siamcli.gallery import index as gallery_index
-from siamcli.model import choose_model
+from siamcli.usecases.choice import choose_model
 
 GENUINE_DISTANCE = 0.4
 

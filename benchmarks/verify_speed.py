@@ -22,7 +22,7 @@ from common import arguments, build_large_gallery  # a sibling script
 from PIL import Image
 
 import siamcli
-from siamcli.model import choose_model
+from siamcli.usecases.choice import choose_model
 from siamcli.usecases.verify import Verifier
 
 

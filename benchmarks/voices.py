@@ -49,9 +49,9 @@ def zero_shot(model: str | Path, root: Path, seed: int) -> dict:
 def usable(model: Model, paths: list[Path]) -> tuple[list[Path], list[str]]:
     """The files the model can embed, and why it refused the others."""
     kept, refused = [], []
-    for good, _, unusable, _ in model.embed_each(paths):
-        kept += good
-        refused += [u.problem for u in unusable]
+    for chunk in model.embed_each(paths):
+        kept += chunk.paths
+        refused += [u.problem for u in chunk.unusable]
     return kept, refused
 
 

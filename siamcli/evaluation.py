@@ -25,6 +25,7 @@ from siamcli.core.trials import (
 )
 from siamcli.data.dataset import Dataset, require_pairs_left, require_pairs_possible
 from siamcli.data.pairs import Pair
+from siamcli.errors import SiamcliError
 from siamcli.modalities.base import warn_left_out
 from siamcli.model import Model
 
@@ -65,10 +66,18 @@ def on_dataset(model: Model, dataset: Dataset, seed: int = 0) -> EvaluationSet:
     stratified draw of IMPOSTOR_SAMPLE of them, seeded)."""
     require_pairs_possible(dataset)
     paths, labels = dataset.samples()
-    embeddings, decoded = model.embed_found(paths, labels, skip_empty=True)
-    require_pairs_left(dataset.root, decoded.labels, decoded.left_out, len(paths))
-    warn_left_out(decoded.left_out, len(paths))
-    return score_all_pairs(embeddings, decoded.labels, dataset.names, model.distance, seed)
+    label_of = dict(zip(paths, labels))
+    rows, kept, left_out = [], [], []
+    for chunk in model.embed_each(paths):
+        for unusable in chunk.unusable:
+            if not unusable.nothing_found:  # a corrupt file is an error; a photo without a face is left out
+                raise SiamcliError(unusable.problem)
+            left_out.append(unusable.problem)
+        rows.append(chunk.embeddings)
+        kept += [label_of[path] for path in chunk.paths]
+    require_pairs_left(dataset.root, np.asarray(kept, dtype=np.int64), left_out, len(paths))
+    warn_left_out(left_out, len(paths))
+    return score_all_pairs(np.concatenate(rows), np.asarray(kept), dataset.names, model.distance, seed)
 
 
 def score_all_pairs(

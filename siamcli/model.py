@@ -1,5 +1,5 @@
-"""A trained model: its card, embedding of files with its inference graph (no torch), and which
-model a command uses when none is named."""
+"""A trained model: its card, and its two verbs, embedding files with its inference graph (no torch):
+`embed`, strict, and `embed_each`, which carries on past bad files."""
 
 from __future__ import annotations
 
@@ -7,22 +7,18 @@ import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from siamcli.core.distances import Distance, get_distance
-from siamcli.errors import SiamcliError, first_line
-from siamcli.gallery import ModelRef
+from siamcli.errors import NothingToEmbed, SiamcliError, first_line
 from siamcli.inference import OnnxEncoder, check_graph
-from siamcli.modalities import Decoded, Modality, all_suffixes, get_modality, modality_of
+from siamcli.modalities import Decoded, Modality, get_modality
 from siamcli.modalities.base import embed_all
 from siamcli.modelcard import ModelCard
 from siamcli.modelfile import read_model_file
-from siamcli.models import REF_PREFIX, model_location, retired_models
-
-if TYPE_CHECKING:
-    from siamcli.gallery import Gallery
+from siamcli.models import model_location
 
 EMBED_CHUNK = 256  # files decoded at a time
 
@@ -46,7 +42,53 @@ class Model:
     def threshold(self) -> float:
         return self.card.threshold.value
 
-    def decode(self, paths: Sequence[Path], labels: Sequence[int] | None = None, skip_empty: bool = False) -> Decoded:
+    def embed(self, paths: Sequence[Path]) -> np.ndarray:
+        """One embedding per file, in order, a chunk of files at a time; a file that cannot be embedded
+        (corrupt, no face, not finite) raises SiamcliError naming it."""
+        return self._stack([self._embed_found(paths[start : start + EMBED_CHUNK])[0] for start in _starts(paths)])
+
+    def embed_each(self, paths: Sequence[Path]) -> Iterator[EmbeddedChunk]:
+        """Embeddings a chunk of files at a time, so long lists stream and memory stays flat, with the
+        files that could not be used: a bad file does not stop the others (grep's convention). Files in
+        which nothing is found to embed (no face) are named without a retry; a chunk with any other bad
+        file is retried file by file, which costs nothing when every file is fine."""
+        for start in _starts(paths):
+            chunk = list(paths[start : start + EMBED_CHUNK])
+            with warnings.catch_warnings(record=True) as noted:  # said once: here, or by the retry below
+                try:
+                    embeddings, decoded = self._embed_found(chunk, skip_empty=True)
+                except SiamcliError:
+                    decoded = None
+            if decoded is not None:
+                for note in noted:
+                    warnings.warn(note.message, stacklevel=2)
+                kept = set(decoded.kept.tolist())
+                empty = [
+                    Unusable(path, problem, nothing_found=True)
+                    for path, problem in zip(
+                        [path for index, path in enumerate(chunk) if index not in kept], decoded.left_out
+                    )
+                ]
+                yield EmbeddedChunk([chunk[i] for i in decoded.kept], embeddings, decoded.found, empty)
+                continue
+            good = EmbeddedChunk([], self._stack([]), [], [])
+            rows = []
+            for path in chunk:  # each file decoded once: the good ones are embedded as they come
+                try:
+                    embeddings, decoded = self._embed_found([path])
+                except NothingToEmbed as error:
+                    good.unusable.append(Unusable(path, str(error), nothing_found=True))
+                    continue
+                except SiamcliError as error:
+                    good.unusable.append(Unusable(path, str(error)))
+                    continue
+                good.paths.append(path)
+                rows.append(embeddings)
+                good.found += decoded.found
+            good.embeddings = self._stack(rows)
+            yield good
+
+    def _decode(self, paths: Sequence[Path], labels: Sequence[int] | None, skip_empty: bool) -> Decoded:
         modality = self.modality
         for path in paths:
             if Path(path).suffix.lower() not in modality.suffixes:
@@ -54,12 +96,6 @@ class Model:
                 raise SiamcliError(f"{path}: unsupported file type for an {modality.name} model ({known})")
         labels = [0] * len(paths) if labels is None else labels
         return modality.decode(paths, labels, self.card.preprocessing, skip_empty)
-
-    def embed_decoded(self, decoded: Decoded, batch_size: int = 256) -> np.ndarray:
-        """Embeddings of decoded inputs, each batch checked to be of the width the card declares."""
-        if len(decoded) == 0:
-            return self.stack([])
-        return embed_all(decoded, self._embed_batch, batch_size)
 
     def _embed_batch(self, batch: np.ndarray) -> np.ndarray:
         try:
@@ -73,64 +109,25 @@ class Model:
             )
         return embeddings
 
-    def embed_files(self, paths: Sequence[Path], labels: Sequence[int] | None = None) -> np.ndarray:
-        """Files decoded and embedded; a file whose embedding is not finite is refused by name, so
-        nothing that can never match again is stored or scored."""
-        return self.embed_found(paths, labels)[0]
-
-    def embed_found(
-        self, paths: Sequence[Path], labels: Sequence[int] | None = None, skip_empty: bool = False
-    ) -> tuple[np.ndarray, Decoded]:
-        """Embeddings, and the decoded samples they came from: their labels, what decoding found in
-        each (a face's box) and, with `skip_empty`, the files left out because nothing was found."""
-        decoded = self.decode(paths, labels, skip_empty)
-        embeddings = self.embed_decoded(decoded)
+    def _embed_found(self, paths: Sequence[Path], skip_empty: bool = False) -> tuple[np.ndarray, Decoded]:
+        """Embeddings, and the decoded samples they came from (what decoding found in each, and with
+        `skip_empty` the files left out because nothing was found). A file whose embedding is not
+        finite is refused by name, so nothing that can never match again is stored or scored."""
+        decoded = self._decode(paths, None, skip_empty)
+        embeddings = embed_all(decoded, self._embed_batch) if len(decoded) else self._stack([])
         broken = np.flatnonzero(~np.isfinite(embeddings).all(axis=1))
         if broken.size:
             where = paths[decoded.kept[broken[0]]]
             raise SiamcliError(f"{where}: no usable embedding (the model gave values that are not finite)")
         return embeddings, decoded
 
-    def embed_chunks(self, paths: Sequence[Path]) -> Iterator[tuple[Sequence[Path], np.ndarray]]:
-        """Embeddings a chunk of files at a time, so long lists stream and memory stays flat."""
-        for start in range(0, len(paths), EMBED_CHUNK):
-            chunk = paths[start : start + EMBED_CHUNK]
-            yield chunk, self.embed_files(chunk)
-
-    def embed(self, paths: Sequence[Path]) -> np.ndarray:
-        return self.stack([embeddings for _, embeddings in self.embed_chunks(paths)])
-
-    def embed_each(self, paths: Sequence[Path]) -> Iterator[tuple[list[Path], np.ndarray, list[Unusable], list[Any]]]:
-        """Embeddings a chunk at a time, with the files that could not be used and what decoding found
-        in each good one: a bad file does not stop the others (grep's convention). A chunk with a bad
-        file is retried file by file, which costs nothing when every file is fine."""
-        for start in range(0, len(paths), EMBED_CHUNK):
-            chunk = list(paths[start : start + EMBED_CHUNK])
-            with warnings.catch_warnings(record=True) as noted:  # said once: here, or by the retry below
-                try:
-                    embeddings, decoded = self.embed_found(chunk)
-                except SiamcliError:
-                    decoded = None
-            if decoded is not None:
-                for note in noted:
-                    warnings.warn(note.message, stacklevel=2)
-                yield chunk, embeddings, [], decoded.found
-                continue
-            good, rows, unusable, found = [], [], [], []
-            for path in chunk:  # each file decoded once: the good ones are embedded as they come
-                try:
-                    embeddings, decoded = self.embed_found([path])
-                except SiamcliError as error:
-                    unusable.append(Unusable(path, str(error)))
-                    continue
-                good.append(path)
-                rows.append(embeddings)
-                found += decoded.found
-            yield good, self.stack(rows), unusable, found
-
-    def stack(self, parts: list[np.ndarray]) -> np.ndarray:
+    def _stack(self, parts: list[np.ndarray]) -> np.ndarray:
         """Rows of embeddings in one array; no rows: an empty array of the model's width."""
         return np.concatenate(parts) if parts else np.zeros((0, self.card.embedding_dim), np.float32)
+
+
+def _starts(paths: Sequence[Path]) -> range:
+    return range(0, len(paths), EMBED_CHUNK)
 
 
 @dataclass
@@ -139,6 +136,18 @@ class Unusable:
 
     path: Path
     problem: str  # one line naming the file and the problem
+    nothing_found: bool = False  # a sample in which nothing was found to embed (no face), not a bad file
+
+
+@dataclass
+class EmbeddedChunk:
+    """What `embed_each` made of a chunk of files: the files embedded, in order, their embeddings (one
+    row each) and what decoding found in each (a face's box, else None); and the files it could not use."""
+
+    paths: list[Path]
+    embeddings: np.ndarray
+    found: list[Any]
+    unusable: list[Unusable]
 
 
 def load_model(path: Path | str) -> Model:
@@ -154,50 +163,3 @@ def load_model(path: Path | str) -> Model:
     except Exception as error:  # onnxruntime raises its own unexported exception types
         raise SiamcliError(f"{path}: damaged siamcli model ({first_line(error)})") from None
     return Model(path, file.card, encoder, file.fingerprint)
-
-
-def modality_of_files(paths: Sequence[Path]) -> str:
-    """The modality of the files; files of no known type are left for the model to refuse one by one,
-    unless no file has a known type."""
-    if not paths:
-        raise SiamcliError("no input files (give paths, or '-' to read them from stdin)")
-    known = [path for path in paths if path.suffix.lower() in all_suffixes()]
-    names = {modality_of(path).name for path in known or paths[:1]}
-    if len(names) > 1:
-        raise SiamcliError(f"the files mix {' and '.join(sorted(names))}: give one kind at a time, or pass --model")
-    return names.pop()
-
-
-def choose_model(gallery: Gallery | None, paths: Sequence[Path], model: Path | str | None) -> tuple[Model, ModelRef]:
-    """The model given; else the one the gallery's collection for these files was made with; else the
-    shipped one. With the reference a gallery's collection records of it."""
-    if model is not None:
-        given = str(model)
-        loaded = load_model(given)
-        return loaded, model_ref(loaded, given if given.startswith(REF_PREFIX) else str(Path(given).resolve()))
-    modality = modality_of_files(paths)
-    collections = gallery.collections(modality) if gallery is not None else []
-    if gallery is not None and len(collections) > 1:
-        models = ", ".join(c.model for c in collections)
-        raise SiamcliError(f"{gallery.path}: several {modality} collections (models {models}); choose one with --model")
-    if not collections:
-        shipped = load_model(REF_PREFIX + modality)
-        return shipped, model_ref(shipped, REF_PREFIX + modality)
-    collection = collections[0]
-    loaded = load_model(collection.model)
-    if loaded.fingerprint != collection.fingerprint and collection.model.startswith(REF_PREFIX):
-        loaded = next(
-            (model for model in map(load_model, retired_models()) if model.fingerprint == collection.fingerprint),
-            loaded,
-        )
-    if loaded.fingerprint != collection.fingerprint:
-        raise SiamcliError(
-            f"{gallery.path}: its {modality} collection was enrolled with another version of {collection.model}; "
-            "pass --model with the model it was made with, or remove and re-enroll its identities"
-        )
-    return loaded, collection
-
-
-def model_ref(model: Model, location: str) -> ModelRef:
-    card = model.card
-    return ModelRef(model.fingerprint, location, card.modality, card.embedding_dim, card.distance, model.threshold)

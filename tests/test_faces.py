@@ -16,9 +16,10 @@ import siamcli as siamcli_api
 from siamcli.gallery import Gallery, NewSample
 from siamcli.modalities.image.align import FACE_TEMPLATE, face_chip, similarity
 from siamcli.modalities.image.decode import normalise
-from siamcli.model import load_model, model_ref
+from siamcli.model import load_model
 from siamcli.modelfile import load_torch_encoder, read_card
 from siamcli.models import retired_models, shipped_model
+from siamcli.usecases.choice import model_ref
 from tests.conftest import shared_dataset, write_drawn_dataset, write_face_dataset
 from tests.helpers import assert_clean_error, json_lines, siamcli
 

@@ -15,10 +15,12 @@ import torch
 import siamcli as siamcli_api
 from siamcli.gallery import Gallery, NewSample
 from siamcli.modalities.audio import features
-from siamcli.model import load_model, model_ref
+from siamcli.modalities.base import embed_all
+from siamcli.model import load_model
 from siamcli.modelfile import load_torch_encoder, read_card
 from siamcli.models import retired_models, shipped_model
 from siamcli.recipes import VOICE_PREPROCESSING, recipe_for
+from siamcli.usecases.choice import model_ref
 from tests.conftest import synthetic_voice, write_voice_dataset
 from tests.helpers import assert_clean_error, json_lines, siamcli
 
@@ -89,7 +91,7 @@ def test_windows_cover_the_clip_and_are_averaged() -> None:
     assert [b.shape for b, _ in batches] == [(1, 40, 100), (1, 40, 160), (3, 40, 160)]
     assert batches[2][1].tolist() == [2, 2, 2]
     np.testing.assert_array_equal(batches[2][0][2], clips[2][:, 240:])
-    pooled = model.embed_decoded(decoded)
+    pooled = embed_all(decoded, model.encoder)  # what Model.embed pools each clip's windows with
     windows = model.encoder(batches[2][0])
     mean = windows.mean(axis=0)
     np.testing.assert_allclose(pooled[2], mean / np.linalg.norm(mean), atol=1e-6)
@@ -131,7 +133,7 @@ def test_train_sounds_is_the_from_scratch_recipe_and_audio_its_old_name() -> Non
     with pytest.warns(UserWarning, match="'audio' is now 'sounds'"):
         assert recipe_for("audio") is recipe_for("sounds")
     voices = recipe_for("voices")
-    assert voices.start_from == "default:audio" and voices.preprocessing == VOICE_PREPROCESSING
+    assert voices.training.start_from == "default:audio" and voices.preprocessing == VOICE_PREPROCESSING
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from siamcli.model import Unusable, choose_model
+from siamcli.model import EmbeddedChunk, Unusable
+from siamcli.usecases.choice import choose_model
 
 # A file, its embedding, and what decoding found in it ({"face": {"box", "landmarks", "score"}}) or None
 Embedded = tuple[Path, np.ndarray, dict[str, Any] | None]
@@ -23,7 +24,7 @@ def embed(files: Sequence[Path], *, model: Path | str | None = None) -> Iterator
     return _each(loaded.embed_each(paths))
 
 
-def _each(chunks: Iterator[tuple[list[Path], np.ndarray, list[Unusable], list[Any]]]) -> Iterator[Embedded | Unusable]:
-    for chunk, rows, unusable, found in chunks:
-        yield from unusable
-        yield from zip(chunk, rows, found)
+def _each(chunks: Iterator[EmbeddedChunk]) -> Iterator[Embedded | Unusable]:
+    for chunk in chunks:
+        yield from chunk.unusable
+        yield from zip(chunk.paths, chunk.embeddings, chunk.found)

@@ -17,7 +17,8 @@ from siamcli.files import sha256_of
 from siamcli.gallery import EnrolReport, Gallery, NewSample, check_identity_name, gallery_path, open_if_present
 from siamcli.gallery.index import open_search, refresh
 from siamcli.modalities import all_suffixes
-from siamcli.model import Model, Unusable, choose_model
+from siamcli.model import Model, Unusable
+from siamcli.usecases.choice import choose_model
 
 
 def enroll(
@@ -126,14 +127,14 @@ def enroll_folders(
     for start in range(0, len(todo), FOLDER_BATCH):
         batch = todo[start : start + FOLDER_BATCH]
         queued = {file: (name, digest) for name, file, digest in batch}
-        for good, embeddings, unusable, _ in chosen.embed_each(list(queued)):
+        for chunk in chosen.embed_each(list(queued)):
             samples: dict[str, list[NewSample]] = {}
-            for file, embedding in zip(good, embeddings):
+            for file, embedding in zip(chunk.paths, chunk.embeddings):
                 name, digest = queued[file]
                 samples.setdefault(name, []).append(NewSample(path_text(file.resolve()), digest, embedding))
             with Gallery.open(path, create=True) as opened:
                 report.enrolled += opened.enroll_many(ref, list(samples.items())).added
-            report.refused += unusable
+            report.refused += chunk.unusable
             present.update(samples)
         on_progress(len(files) - len(todo) + start + len(batch), len(files))
     if report.enrolled:

@@ -17,7 +17,8 @@ from siamcli.core.thresholds import accepts
 from siamcli.errors import SiamcliError, SiamcliWarning, path_text
 from siamcli.gallery import Collection, Gallery, ModelRef, gallery_path
 from siamcli.gallery.index import open_search
-from siamcli.model import Model, Unusable, choose_model
+from siamcli.model import Model, Unusable
+from siamcli.usecases.choice import choose_model
 
 
 @dataclass
@@ -154,9 +155,9 @@ class Verifier:
         return cls(model, search, value, source, claim, top_k)
 
     def verdicts(self, paths: Sequence[Path]) -> Iterator[Verdict | Unusable]:
-        for chunk, embeddings, unusable, _ in self.model.embed_each(paths):
-            yield from unusable
-            yield from self.decide(chunk, embeddings)
+        for chunk in self.model.embed_each(paths):
+            yield from chunk.unusable
+            yield from self.decide(chunk.paths, chunk.embeddings)
 
     def decide(self, paths: Sequence[Path], embeddings: np.ndarray) -> Iterator[Verdict]:
         for path, nearest in zip(paths, self.search.nearest(embeddings, max(1, self.top_k))):
