@@ -50,13 +50,13 @@ def main() -> None:
             model = work / f"seed{seed}.model"
             siamcli.train("faces", train, model, seed=seed, **(QUICK_TRAINING if args.quick else {}))
             siamcli.calibrate(model, calibration, far=args.far)
-            calibrated = siamcli.evaluate([model], calibration).models[0].metrics["at_threshold"]
-            unseen = siamcli.evaluate([model], test).models[0].metrics["at_threshold"]
-            gaps.append(abs(unseen["far"] - args.far))
+            calibrated = siamcli.evaluate([model], calibration).models[0].metrics.at_threshold
+            unseen = siamcli.evaluate([model], test).models[0].metrics.at_threshold
+            gaps.append(abs(unseen.far - args.far))
             print(
-                f"seed {seed}: target FAR {args.far:.2%}; on s21-s30 (calibration) FAR {calibrated['far']:.2%} "
-                f"FRR {calibrated['frr']:.2%}; on s31-s40 (unseen) FAR {unseen['far']:.2%} FRR {unseen['frr']:.2%}; "
-                f"gap {abs(unseen['far'] - args.far) * 100:.2f} points (target: at most 1.5)"
+                f"seed {seed}: target FAR {args.far:.2%}; on s21-s30 (calibration) FAR {calibrated.far:.2%} "
+                f"FRR {calibrated.frr:.2%}; on s31-s40 (unseen) FAR {unseen.far:.2%} FRR {unseen.frr:.2%}; "
+                f"gap {abs(unseen.far - args.far) * 100:.2f} points (target: at most 1.5)"
             )
         print(f"median gap over {len(gaps)} seed(s): {statistics.median(gaps) * 100:.2f} points")
 

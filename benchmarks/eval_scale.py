@@ -41,7 +41,7 @@ centres = rng.normal(size=(labels.max() + 1, model.card.embedding_dim))
 points = (centres[labels] + 1.2 * rng.normal(size=(labels.size, centres.shape[1]))).astype(np.float32)
 points /= np.linalg.norm(points, axis=1, keepdims=True)
 evaluated = score_all_pairs(points, labels, [str(i) for i in range(labels.max() + 1)], model.distance)
-print(metrics(model, evaluated)["eer"])
+print(metrics(model, evaluated).eer)
 """
 
 

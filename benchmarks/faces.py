@@ -94,8 +94,8 @@ def fine_tune(what: str, scored_on: str, train: Path, test: Path, tuned: Path, s
     print(
         f"{what} ({spent:.0f} s; best epoch {member.best_epoch} of {member.epochs_run}, validation EER "
         f"{member.start_val_eer:.2%} at the start, {member.val_eer:.2%} kept), scored on {scored_on}: EER "
-        f"{after['eer']:.2%}, 10-way {after['one_shot'].get('10-way', nan):.2%}; shipped zero-shot: EER "
-        f"{before['eer']:.2%}, 10-way {before['one_shot'].get('10-way', nan):.2%} (target: no worse)"
+        f"{after.eer:.2%}, 10-way {after.one_shot.get('10-way', nan):.2%}; shipped zero-shot: EER "
+        f"{before.eer:.2%}, 10-way {before.one_shot.get('10-way', nan):.2%} (target: no worse)"
     )
 
 

@@ -79,28 +79,28 @@ def main() -> None:
         ]
 
     print(f"siamcli train faces (s1-s30, default settings, seed {args.seed}): {train_seconds:.1f} s wall")
-    low, high = report["eer_interval"]
+    low, high = report.eer_interval
     print(
-        f"siamcli eval on s31-s40 (never seen): EER {report['eer']:.2%} (95% over identities [{low:.1%}, {high:.1%}]), "
-        f"ROC AUC {report['roc_auc']:.4f}"
+        f"siamcli eval on s31-s40 (never seen): EER {report.eer:.2%} (95% over identities [{low:.1%}, {high:.1%}]), "
+        f"ROC AUC {report.roc_auc:.4f}"
     )
-    low, high = report["one_shot_interval"]["10-way"]
+    low, high = report.one_shot_interval["10-way"]
     print(
-        f"  10-way one-shot {report['one_shot']['10-way']:.2%} ([{low:.1%}, {high:.1%}]), "
-        f"5-way {report['one_shot']['5-way']:.2%}"
+        f"  10-way one-shot {report.one_shot['10-way']:.2%} ([{low:.1%}, {high:.1%}]), "
+        f"5-way {report.one_shot['5-way']:.2%}"
     )
-    tar = report["tar_at_far"]
+    tar = report.tar_at_far
     print(f"  TAR at FAR 1% {percent(tar['0.01'])}, at FAR 0.1% {percent(tar['0.001'])}")
-    at = report["at_threshold"]
+    at = report.at_threshold
     print(
-        f"  at the stored threshold ({report['threshold']['operating_point']}, {report['threshold']['value']:.4f}): "
-        f"accuracy {at['accuracy']:.2%}, FAR {at['far']:.2%}, FRR {at['frr']:.2%}"
+        f"  at the stored threshold ({report.threshold.operating_point}, {report.threshold.value:.4f}): "
+        f"accuracy {at.accuracy:.2%}, FAR {at.far:.2%}, FRR {at.frr:.2%}"
     )
     for row in baselines:
         print(f"baseline {row['method']}: EER {row['eer']:.2%}, 10-way {row['10-way']:.2%}")
     print(
-        f"targets: EER <= 7% {'met' if report['eer'] <= 0.07 else 'MISSED'}, "
-        f"10-way >= 91% {'met' if report['one_shot']['10-way'] >= 0.91 else 'MISSED'}, "
+        f"targets: EER <= 7% {'met' if report.eer <= 0.07 else 'MISSED'}, "
+        f"10-way >= 91% {'met' if report.one_shot['10-way'] >= 0.91 else 'MISSED'}, "
         f"train <= 120 s {'met' if train_seconds <= 120 else 'MISSED'}"
     )
 

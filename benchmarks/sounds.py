@@ -63,15 +63,15 @@ def main() -> None:
         siamcli.train("sounds", train, model, seed=args.seed, **(QUICK_TRAINING if args.quick else {}))
         seconds = time.perf_counter() - started
         report = siamcli.evaluate([model], test).models[0].metrics
-        low, high = report["eer_interval"]
+        low, high = report.eer_interval
         print(
             f"train sounds on fsdd (6 speakers) + librispeech {[p.name for p in readers[:5]]}: {seconds:.0f} s wall "
             f"(target 300 s)"
         )
         print(
-            f"eval on librispeech {[p.name for p in readers[5:]]} (never seen): EER {report['eer']:.2%} "
-            f"[{low:.1%}, {high:.1%}], ROC AUC {report['roc_auc']:.3f}, "
-            f"5-way one-shot {report['one_shot'].get('5-way', float('nan')):.1%} (target EER <= 10%)"
+            f"eval on librispeech {[p.name for p in readers[5:]]} (never seen): EER {report.eer:.2%} "
+            f"[{low:.1%}, {high:.1%}], ROC AUC {report.roc_auc:.3f}, "
+            f"5-way one-shot {report.one_shot.get('5-way', float('nan')):.1%} (target EER <= 10%)"
         )
         print(
             f"baseline, nothing learned (MFCC log-std, cosine) on the same speakers: EER {mfcc_log_std_eer(test):.2%}"

@@ -120,8 +120,8 @@ def measure(args: argparse.Namespace) -> None:
 
     report = zero_shot("default:audio", libri, args.seed)
     print(
-        f"librispeech_10spk, 10 readers, zero-shot: EER {report['eer']:.2%} (target <= 0.5%), "
-        f"10-way {report['one_shot']['10-way']:.1%} (target >= 99.5%), ROC AUC {report['roc_auc']:.4f}"
+        f"librispeech_10spk, 10 readers, zero-shot: EER {report.eer:.2%} (target <= 0.5%), "
+        f"10-way {report.one_shot['10-way']:.1%} (target >= 99.5%), ROC AUC {report.roc_auc:.4f}"
     )
     paths, labels = scan_dataset(libri, shipped.modality.suffixes).samples()
     shipped.embed(paths[:1])  # onnxruntime allocates its buffers on the first run
@@ -144,8 +144,8 @@ def measure(args: argparse.Namespace) -> None:
             soundfile.write(telephone / path.parent.name / f"{path.stem}.wav", resample(signal, rate, 8000), 8000)
         narrow = zero_shot("default:audio", telephone, args.seed)
     print(
-        f"the same readers at 8 kHz (what upsampling telephone audio costs): EER {narrow['eer']:.2%}, "
-        f"10-way {narrow['one_shot']['10-way']:.1%}"
+        f"the same readers at 8 kHz (what upsampling telephone audio costs): EER {narrow.eer:.2%}, "
+        f"10-way {narrow.one_shot['10-way']:.1%}"
     )
 
     fsdd_paths = sorted(fsdd.rglob("*.wav"))
@@ -157,8 +157,8 @@ def measure(args: argparse.Namespace) -> None:
             (digits / path.parent.name / path.name).symlink_to(path.resolve())
         report = zero_shot("default:audio", digits, args.seed)
     print(
-        f"fsdd_speakers (6 speakers, 8 kHz digits), zero-shot: EER {report['eer']:.2%}, "
-        f"5-way {report['one_shot']['5-way']:.1%}; {len(refused)} of {len(fsdd_paths)} files refused "
+        f"fsdd_speakers (6 speakers, 8 kHz digits), zero-shot: EER {report.eer:.2%}, "
+        f"5-way {report.one_shot['5-way']:.1%}; {len(refused)} of {len(fsdd_paths)} files refused "
         "(too little speech)"
     )
 
@@ -177,7 +177,7 @@ def measure(args: argparse.Namespace) -> None:
         print(
             f"speechocean_train, `train voices` on 80 speakers ({spent:.0f} s; best epoch {member.best_epoch} of "
             f"{member.epochs_run}, validation EER {member.start_val_eer:.2%} at the start, {member.val_eer:.2%} kept), "
-            f"scored on the other 20: EER {after['eer']:.2%} fine-tuned, {before['eer']:.2%} shipped zero-shot"
+            f"scored on the other 20: EER {after.eer:.2%} fine-tuned, {before.eer:.2%} shipped zero-shot"
         )
         ours, tdnn, fused = fusion_eer(test)
         print(

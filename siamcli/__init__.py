@@ -5,7 +5,7 @@ The Python API, the same use cases as the command line:
     import siamcli
 
     card = siamcli.train("faces", "people/", "faces.model")        # a ModelCard
-    evaluation = siamcli.evaluate(["faces.model"], "other_people/")   # .models[0].metrics["eer"]
+    evaluation = siamcli.evaluate(["faces.model"], "other_people/")   # .models[0].metrics.eer
     siamcli.calibrate("faces.model", "my_people/", far=0.01)
     siamcli.enroll("alice", ["alice.pgm"], gallery="gallery.db")
     for verdict in siamcli.verify(["probe.pgm"], claim="alice", gallery="gallery.db"):

@@ -8,7 +8,7 @@ pair is, with IMPOSTOR_SAMPLE impostor pairs drawn within each pair of identitie
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,7 @@ from siamcli.data.pairs import Pair
 from siamcli.errors import SiamcliError
 from siamcli.modalities.base import warn_left_out
 from siamcli.model import Model
+from siamcli.modelcard import ThresholdRecord
 
 N_WAYS = (5, 10, 20)
 FAR_TARGETS = (1e-2, 1e-3, 1e-4)
@@ -37,8 +38,9 @@ IMPOSTOR_SAMPLE = 1_000_000
 
 
 @dataclass
-class EvaluationSet:
-    """The trials scored, and the samples' embeddings (one-shot episodes draw from them)."""
+class ScoredPairs:
+    """One model's trials on the data (pairs of samples and their distances), and the samples'
+    embeddings, which one-shot episodes draw from."""
 
     trials: Trials
     embeddings: np.ndarray
@@ -61,7 +63,7 @@ class EvaluationSet:
         }
 
 
-def on_dataset(model: Model, dataset: Dataset, seed: int = 0) -> EvaluationSet:
+def on_dataset(model: Model, dataset: Dataset, seed: int = 0) -> ScoredPairs:
     """Every genuine pair of the dataset, and every impostor pair (or, above EXACT_PAIRS pairs, a
     stratified draw of IMPOSTOR_SAMPLE of them, seeded)."""
     require_pairs_possible(dataset)
@@ -88,7 +90,7 @@ def score_all_pairs(
     seed: int = 0,
     exact_pairs: int = EXACT_PAIRS,
     impostor_sample: int = IMPOSTOR_SAMPLE,
-) -> EvaluationSet:
+) -> ScoredPairs:
     """Every pair of the samples, or above `exact_pairs` pairs every genuine one and a stratified draw
     of `impostor_sample` impostor ones."""
     n = len(labels)
@@ -104,10 +106,10 @@ def score_all_pairs(
             labels[first] == labels[second],
             np.stack([labels[first], labels[second]], axis=1),
         )
-    return EvaluationSet(trials, embeddings, labels, names, distance, impostors, seed)
+    return ScoredPairs(trials, embeddings, labels, names, distance, impostors, seed)
 
 
-def on_pairs(model: Model, pairs: list[Pair]) -> EvaluationSet:
+def on_pairs(model: Model, pairs: list[Pair]) -> ScoredPairs:
     """Exactly the listed pairs. A file's identity is its folder's name."""
     files = sorted({p for pair in pairs for p in (pair.path_a, pair.path_b)}, key=str)
     index = {path: i for i, path in enumerate(files)}
@@ -119,10 +121,103 @@ def on_pairs(model: Model, pairs: list[Pair]) -> EvaluationSet:
     same = np.array([pair.same for pair in pairs])
     distances = paired_distances(embeddings, a, b, model.distance)
     trials = Trials.of(distances, same, np.stack([labels[a], labels[b]], axis=1))
-    return EvaluationSet(trials, embeddings, labels, folders, model.distance, int(np.sum(~same)))
+    return ScoredPairs(trials, embeddings, labels, folders, model.distance, int(np.sum(~same)))
 
 
-def per_identity(evaluated: EvaluationSet, threshold: float) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class Rates:
+    """What the accept rule does at one threshold."""
+
+    accuracy: float
+    balanced_accuracy: float
+    far: float
+    frr: float
+
+
+@dataclass(frozen=True)
+class MinDcf:
+    p_target: float
+    value: float
+    threshold: float
+
+
+@dataclass(frozen=True)
+class IdentityRates:
+    """One identity's rates at the stored threshold: its genuine trials rejected, and the impostor
+    trials it is in accepted (None where it has none)."""
+
+    identity: str
+    samples: int
+    genuine_pairs: int
+    frr: float | None
+    far: float | None
+
+
+@dataclass(frozen=True)
+class Groups:
+    separator: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Intervals:
+    """How the 95% intervals were made: identities resampled with replacement."""
+
+    level: float
+    rounds: int
+    over: str
+    seed: int
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """Every metric of one model on one set of trials: what the table, the report and the JSON all read."""
+
+    identities: int
+    samples: int
+    genuine_pairs: int
+    impostor_pairs: int
+    impostor_sampling: dict[str, Any] | None  # None: every impostor pair was scored
+    roc_auc: float
+    eer: float
+    eer_interval: tuple[float, float]
+    eer_threshold: float
+    min_dcf: MinDcf
+    tar_at_far: dict[str, float | None]  # None where there are fewer than 1/FAR impostor pairs: a guess
+    threshold: ThresholdRecord  # the model's stored one
+    at_threshold: Rates
+    one_shot: dict[str, float]  # "5-way": accuracy, for each N with enough identities
+    one_shot_interval: dict[str, tuple[float, float]]
+    intervals: Intervals
+    episodes: int
+    seed: int
+    per_identity: list[IdentityRates]  # worst false-reject rate first
+    groups: Groups | None = None  # with --groups: one-shot accuracy within groups of identities too
+    one_shot_within_groups: dict[str, float] | None = None
+    one_shot_within_groups_interval: dict[str, tuple[float, float]] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """As `eval --json` prints it and metrics.json keeps it; the group keys only where measured."""
+        document = {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
+        document["threshold"] = self.threshold.to_json()
+        if self.groups is None:
+            for name in ("groups", "one_shot_within_groups", "one_shot_within_groups_interval"):
+                del document[name]
+        return document
+
+
+def _plain(value: Any) -> Any:
+    """A metric as JSON holds it: dataclasses as objects, intervals as [low, high]."""
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
+
+
+def per_identity(evaluated: ScoredPairs, threshold: float) -> list[IdentityRates]:
     """Each identity's false-reject rate (its genuine trials) and false-accept rate (impostor trials it
     is in) at the threshold, worst false-reject rate first."""
     trials, n = evaluated.trials, len(evaluated.names)
@@ -137,27 +232,27 @@ def per_identity(evaluated: EvaluationSet, threshold: float) -> list[dict[str, A
     rejected, let_in = per_side(trials.same & ~accepted, False), per_side(~trials.same & accepted, True)
     samples = np.bincount(evaluated.labels, minlength=n)
     rows = [
-        {
-            "identity": name,
-            "samples": int(samples[i]),
-            "genuine_pairs": int(genuine[i]),
-            "frr": float(rejected[i] / genuine[i]) if genuine[i] else None,
-            "far": float(let_in[i] / impostor[i]) if impostor[i] else None,
-        }
+        IdentityRates(
+            identity=name,
+            samples=int(samples[i]),
+            genuine_pairs=int(genuine[i]),
+            frr=float(rejected[i] / genuine[i]) if genuine[i] else None,
+            far=float(let_in[i] / impostor[i]) if impostor[i] else None,
+        )
         for i, name in enumerate(evaluated.names)
     ]
-    return sorted(rows, key=lambda row: (-1 if row["frr"] is None else -row["frr"], row["identity"]))
+    return sorted(rows, key=lambda row: (-1 if row.frr is None else -row.frr, row.identity))
 
 
 def metrics(
     model: Model,
-    evaluated: EvaluationSet,
+    evaluated: ScoredPairs,
     episodes: int = 2000,
     seed: int = 0,
     p_target: float = 0.01,
     rounds: int = 200,
     group_separator: str | None = None,
-) -> dict[str, Any]:
+) -> Metrics:
     """Every metric of the model on `evaluated`. With `group_separator`, identities are grouped by their
     name up to its last separator (Omniglot's `Latin_character01`: `Latin`), and one-shot accuracy
     is also reported with every episode drawn within one group."""
@@ -194,38 +289,36 @@ def metrics(
             interval[f"{n_way}-way"] = bootstrap_interval(accuracy_of, n_identities, rounds, seed)
         return accuracy, interval
 
-    interval = {"level": 0.95, "rounds": rounds, "over": "identities", "seed": seed}
     grouped: dict[str, Any] = {}
     if group_separator is not None:
         names = [name.rsplit(group_separator, 1)[0] for name in evaluated.names]
         _, within = np.unique(names, return_inverse=True)
         accuracy, within_interval = one_shot(within)
         grouped = {
-            "groups": {"separator": group_separator, "count": len(set(names))},
+            "groups": Groups(group_separator, len(set(names))),
             "one_shot_within_groups": accuracy,
             "one_shot_within_groups_interval": within_interval,
         }
     accuracy, accuracy_interval = one_shot(None)
-    return {
-        "identities": n_identities,
-        "samples": len(evaluated.labels),
-        "genuine_pairs": int(trials.genuine.size),
-        "impostor_pairs": int(trials.impostor.size),
-        "impostor_sampling": evaluated.impostor_sampling,  # None: every impostor pair was scored
-        "roc_auc": roc_auc(trials),
-        "eer": eer,
-        "eer_interval": bootstrap_interval(eer_of, n_identities, rounds, seed),
-        "eer_threshold": eer_threshold,
-        "min_dcf": {"p_target": p_target, "value": dcf, "threshold": dcf_threshold},
-        # None where there are fewer than 1/FAR impostor pairs: the rate would be a guess.
-        "tar_at_far": {f"{far:g}": tar_at_far(trials, far) for far in FAR_TARGETS},
-        "threshold": model.card.threshold.to_json(),
-        "at_threshold": rates_at(trials, model.threshold),
-        "one_shot": accuracy,
-        "one_shot_interval": accuracy_interval,
+    return Metrics(
+        identities=n_identities,
+        samples=len(evaluated.labels),
+        genuine_pairs=int(trials.genuine.size),
+        impostor_pairs=int(trials.impostor.size),
+        impostor_sampling=evaluated.impostor_sampling,
+        roc_auc=roc_auc(trials),
+        eer=eer,
+        eer_interval=bootstrap_interval(eer_of, n_identities, rounds, seed),
+        eer_threshold=eer_threshold,
+        min_dcf=MinDcf(p_target, dcf, dcf_threshold),
+        tar_at_far={f"{far:g}": tar_at_far(trials, far) for far in FAR_TARGETS},
+        threshold=model.card.threshold,
+        at_threshold=Rates(**rates_at(trials, model.threshold)),
+        one_shot=accuracy,
+        one_shot_interval=accuracy_interval,
+        intervals=Intervals(0.95, rounds, "identities", seed),
+        episodes=episodes,
+        seed=seed,
+        per_identity=per_identity(evaluated, model.threshold),
         **grouped,
-        "intervals": interval,
-        "episodes": episodes,
-        "seed": seed,
-        "per_identity": per_identity(evaluated, model.threshold),
-    }
+    )

@@ -14,17 +14,22 @@ import numpy as np
 
 from siamcli.core.thresholds import Roc, roc
 from siamcli.errors import SiamcliError
-from siamcli.evaluation import WORST_SHOWN, EvaluationSet
+from siamcli.evaluation import WORST_SHOWN, Metrics, ScoredPairs
 from siamcli.files import json_text, write_atomic
 
 
 @dataclass
-class Evaluated:
-    """One model's evaluation: what eval prints, and what its report draws."""
+class ModelMetrics:
+    """One model's metrics on the data, and the pairs they were scored from: what eval prints, what its
+    report draws, and its JSON."""
 
     label: str  # the model's path, as given
-    metrics: dict[str, Any]
-    evaluated: EvaluationSet
+    metrics: Metrics
+    scored: ScoredPairs
+
+    def to_json(self, data: str) -> dict[str, Any]:
+        """One JSON object, as `eval --json` prints it and metrics.json lists it."""
+        return {"model": self.label, "data": data, **self.metrics.to_json()}
 
 
 def _literal(text: str) -> str:
@@ -43,11 +48,11 @@ def _png(figure: Any) -> bytes:
     return buffer.getvalue()
 
 
-def _operating_points(axis: Any, evaluated: Evaluated, colour: str, det: bool) -> None:
+def _operating_points(axis: Any, evaluated: ModelMetrics, colour: str, det: bool) -> None:
     """The EER point and the stored threshold's point on the curve."""
     metrics = evaluated.metrics
-    eer, far, frr = metrics["eer"], metrics["at_threshold"]["far"], metrics["at_threshold"]["frr"]
-    n_imp, n_gen = metrics["impostor_pairs"], metrics["genuine_pairs"]
+    eer, far, frr = metrics.eer, metrics.at_threshold.far, metrics.at_threshold.frr
+    n_imp, n_gen = metrics.impostor_pairs, metrics.genuine_pairs
     x_eer, x_thr = _floor(eer, n_imp), _floor(far, n_imp)
     y_eer = _floor(eer, n_gen) if det else 1 - eer
     y_thr = _floor(frr, n_gen) if det else 1 - frr
@@ -75,19 +80,19 @@ def drawn_points(curve: Roc, most: int = 4000) -> Roc:
     return Roc(curve.thresholds[keep], curve.far[keep], curve.frr[keep])
 
 
-def curves(evaluated: list[Evaluated], det: bool) -> bytes:
+def curves(evaluated: list[ModelMetrics], det: bool) -> bytes:
     import matplotlib.pyplot as plt
 
     figure, axis = plt.subplots(figsize=(6.4, 5.2))
     for i, item in enumerate(evaluated):
         colour = f"C{i}"
-        curve = drawn_points(roc(item.evaluated.trials))
-        far = _floor(curve.far, item.metrics["impostor_pairs"])
+        curve = drawn_points(roc(item.scored.trials))
+        far = _floor(curve.far, item.metrics.impostor_pairs)
         if det:
-            axis.loglog(far, _floor(curve.frr, item.metrics["genuine_pairs"]), color=colour, label=_literal(item.label))
+            axis.loglog(far, _floor(curve.frr, item.metrics.genuine_pairs), color=colour, label=_literal(item.label))
         else:
             axis.semilogx(
-                far, 1 - curve.frr, color=colour, label=f"{_literal(item.label)} (AUC {item.metrics['roc_auc']:.3f})"
+                far, 1 - curve.frr, color=colour, label=f"{_literal(item.label)} (AUC {item.metrics.roc_auc:.3f})"
             )
         _operating_points(axis, item, colour, det)
     if det:
@@ -103,21 +108,21 @@ def curves(evaluated: list[Evaluated], det: bool) -> bytes:
         plt.close(figure)
 
 
-def histograms(evaluated: list[Evaluated]) -> bytes:
+def histograms(evaluated: list[ModelMetrics]) -> bytes:
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(len(evaluated), 1, figsize=(6.4, 2.8 * len(evaluated)), squeeze=False)
     for axis, item in zip(axes[:, 0], evaluated):
-        genuine, impostor = item.evaluated.trials.genuine, item.evaluated.trials.impostor
+        genuine, impostor = item.scored.trials.genuine, item.scored.trials.impostor
         bins = np.linspace(min(genuine[0], impostor[0]), max(genuine[-1], impostor[-1]), 60)
         axis.hist(impostor, bins=bins, density=True, alpha=0.55, color="C3", label=f"impostor ({impostor.size})")
         axis.hist(genuine, bins=bins, density=True, alpha=0.55, color="C2", label=f"genuine ({genuine.size})")
-        threshold = item.metrics["threshold"]
+        threshold = item.metrics.threshold
         axis.axvline(
-            threshold["value"],
+            threshold.value,
             color="black",
             linestyle="--",
-            label=f"stored threshold {threshold['value']:.3f} ({threshold['operating_point']})",
+            label=f"stored threshold {threshold.value:.3f} ({threshold.operating_point})",
         )
         axis.set(xlabel="distance (smaller is more alike)", ylabel="density", title=_literal(item.label))
         axis.legend(fontsize=7)
@@ -132,45 +137,44 @@ def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2%}"
 
 
-def _drawn(metrics: dict[str, Any]) -> str:
-    sampling = metrics.get("impostor_sampling")
+def _drawn(metrics: Metrics) -> str:
+    sampling = metrics.impostor_sampling
     return "" if sampling is None else f" (drawn from {sampling['in_data']:,}, seed {sampling['seed']})"
 
 
-def summary_rows(metrics: dict[str, Any]) -> list[tuple[str, str]]:
+def summary_rows(metrics: Metrics) -> list[tuple[str, str]]:
     """The headline figures of one evaluation, as (label, value) rows: shared by the table and the HTML."""
-    low, high = metrics["eer_interval"]
-    at = metrics["at_threshold"]
-    threshold = metrics["threshold"]
+    low, high = metrics.eer_interval
+    at, threshold = metrics.at_threshold, metrics.threshold
     rows = [
-        ("identities / samples", f"{metrics['identities']} / {metrics['samples']}"),
-        ("genuine / impostor pairs", f"{metrics['genuine_pairs']} / {metrics['impostor_pairs']}{_drawn(metrics)}"),
-        ("ROC AUC", f"{metrics['roc_auc']:.4f}"),
-        ("EER", f"{metrics['eer']:.2%} [{low:.2%}, {high:.2%}] at distance {metrics['eer_threshold']:.4f}"),
-        (f"minDCF (P_target {metrics['min_dcf']['p_target']:g})", f"{metrics['min_dcf']['value']:.4f}"),
+        ("identities / samples", f"{metrics.identities} / {metrics.samples}"),
+        ("genuine / impostor pairs", f"{metrics.genuine_pairs} / {metrics.impostor_pairs}{_drawn(metrics)}"),
+        ("ROC AUC", f"{metrics.roc_auc:.4f}"),
+        ("EER", f"{metrics.eer:.2%} [{low:.2%}, {high:.2%}] at distance {metrics.eer_threshold:.4f}"),
+        (f"minDCF (P_target {metrics.min_dcf.p_target:g})", f"{metrics.min_dcf.value:.4f}"),
     ]
-    for far, tar in metrics["tar_at_far"].items():
+    for far, tar in metrics.tar_at_far.items():
         needed = round(1 / float(far))
         shown = _percent(tar) if tar is not None else f"n/a (needs {needed} impostor pairs)"
         rows.append((f"TAR at FAR {float(far):g}", shown))
     rows.append(
         (
-            f"at stored threshold {threshold['value']:.4f} ({threshold['operating_point']})",
-            f"FAR {at['far']:.2%}, FRR {at['frr']:.2%}, balanced accuracy {at['balanced_accuracy']:.2%}",
+            f"at stored threshold {threshold.value:.4f} ({threshold.operating_point})",
+            f"FAR {at.far:.2%}, FRR {at.frr:.2%}, balanced accuracy {at.balanced_accuracy:.2%}",
         )
     )
-    for n_way, accuracy in metrics["one_shot"].items():
-        low, high = metrics["one_shot_interval"][n_way]
+    for n_way, accuracy in metrics.one_shot.items():
+        low, high = metrics.one_shot_interval[n_way]
         rows.append((f"one-shot {n_way}", f"{accuracy:.2%} [{low:.2%}, {high:.2%}]"))
-    for n_way, accuracy in metrics.get("one_shot_within_groups", {}).items():
-        low, high = metrics["one_shot_within_groups_interval"][n_way]
+    for n_way, accuracy in (metrics.one_shot_within_groups or {}).items():
+        low, high = (metrics.one_shot_within_groups_interval or {})[n_way]
         rows.append((f"one-shot {n_way} within groups", f"{accuracy:.2%} [{low:.2%}, {high:.2%}]"))
-    worst = [row for row in metrics["per_identity"] if row["frr"] is not None][:3]
-    rows.append(("worst identities (FRR)", ", ".join(f"{r['identity']} {r['frr']:.0%}" for r in worst) or "n/a"))
+    worst = [row for row in metrics.per_identity if row.frr is not None][:3]
+    rows.append(("worst identities (FRR)", ", ".join(f"{r.identity} {r.frr:.0%}" for r in worst) or "n/a"))
     return rows
 
 
-def _html(evaluated: list[Evaluated], data: str, images: dict[str, bytes]) -> str:
+def _html(evaluated: list[ModelMetrics], data: str, images: dict[str, bytes]) -> str:
     e = html.escape
     labels = [item.label for item in evaluated]
     summaries = [summary_rows(item.metrics) for item in evaluated]
@@ -186,15 +190,15 @@ def _html(evaluated: list[Evaluated], data: str, images: dict[str, bytes]) -> st
     worst = ""
     for item in evaluated:
         rows = "".join(
-            f"<tr><td>{e(r['identity'])}</td><td>{r['samples']}</td><td>{r['genuine_pairs']}</td>"
-            f"<td>{_percent(r['frr'])}</td><td>{_percent(r['far'])}</td></tr>"
-            for r in item.metrics["per_identity"][:WORST_SHOWN]
+            f"<tr><td>{e(r.identity)}</td><td>{r.samples}</td><td>{r.genuine_pairs}</td>"
+            f"<td>{_percent(r.frr)}</td><td>{_percent(r.far)}</td></tr>"
+            for r in item.metrics.per_identity[:WORST_SHOWN]
         )
         worst += (
             f"<h3>{e(item.label)}</h3><table><tr><th>identity</th><th>samples</th><th>genuine pairs</th>"
             f"<th>false-reject rate</th><th>false-accept rate</th></tr>{rows}</table>"
         )
-    intervals = evaluated[0].metrics["intervals"]
+    intervals = evaluated[0].metrics.intervals
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>siamcli evaluation: {e(data)}</title>
 <style>
@@ -205,8 +209,8 @@ figure {{ display: inline-block; margin: 0.5em; }} img {{ max-width: 100%; }}
 </style></head><body>
 <h1>siamcli evaluation</h1>
 <p>Data: <code>{e(data)}</code>. Distances: smaller is more alike; a pair is accepted at or below the
-threshold. Intervals in brackets are {intervals["level"]:.0%} bootstrap intervals over identities
-({intervals["rounds"]} rounds, seed {intervals["seed"]}).</p>
+threshold. Intervals in brackets are {intervals.level:.0%} bootstrap intervals over identities
+({intervals.rounds} rounds, seed {intervals.seed}).</p>
 <table><tr><th></th>{head}</tr>{body}</table>
 {figures}
 <h2>Worst-matching identities at the stored threshold</h2>
@@ -215,7 +219,7 @@ threshold. Intervals in brackets are {intervals["level"]:.0%} bootstrap interval
 """
 
 
-def write_report(directory: Path, evaluated: list[Evaluated], data: str) -> list[Path]:
+def write_report(directory: Path, evaluated: list[ModelMetrics], data: str) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")  # headless: no display needed, nothing opens a window
@@ -231,7 +235,7 @@ def write_report(directory: Path, evaluated: list[Evaluated], data: str) -> list
     for name, png in images.items():
         write_atomic(directory / name, png)
         written.append(directory / name)
-    document = [{"model": item.label, "data": data, **item.metrics} for item in evaluated]
+    document = [item.to_json(data) for item in evaluated]
     write_atomic(directory / "metrics.json", (json_text(document, indent=2) + "\n").encode())
     write_atomic(directory / "report.html", _html(evaluated, data, images).encode())
     return [*written, directory / "metrics.json", directory / "report.html"]

@@ -53,7 +53,7 @@ def test_two_workers_train_the_same_model_from_the_same_seed(tmp_path: Path, peo
     assert all(np.array_equal(a[name], b[name]) for name in a)
     assert not all(np.array_equal(a[name], c[name]) for name in a)  # half the steps, each on twice the samples
     evaluation = siamcli.evaluate([first], people)
-    assert evaluation.models[0].metrics["eer"] < 0.35  # it learned: 12 drawn people, 2 epochs
+    assert evaluation.models[0].metrics.eer < 0.35  # it learned: 12 drawn people, 2 epochs
 
 
 def test_torchrun_workers_give_the_model_local_workers_give(tmp_path: Path, people: Path) -> None:

@@ -67,9 +67,9 @@ def test_per_identity_rates_match_a_loop_over_identities() -> None:
     trials = evaluated.trials
     accepted = trials.distances <= threshold
     for row in per_identity(evaluated, threshold):
-        index = int(row["identity"][2:])
+        index = int(row.identity[2:])
         involved = (trials.identities == index).any(axis=1)
         genuine, impostor = involved & trials.same, involved & ~trials.same
-        assert row["genuine_pairs"] == genuine.sum() == 10 and row["samples"] == 5
-        assert row["frr"] == pytest.approx(np.mean(~accepted[genuine]))
-        assert row["far"] == pytest.approx(np.mean(accepted[impostor]))
+        assert row.genuine_pairs == genuine.sum() == 10 and row.samples == 5
+        assert row.frr == pytest.approx(np.mean(~accepted[genuine]))
+        assert row.far == pytest.approx(np.mean(accepted[impostor]))

@@ -94,8 +94,8 @@ def test_a_new_kind_trains_evaluates_enrolls_and_verifies(glyph_kind: Recipe, tm
 
     evaluation = siamcli.evaluate([model], strangers, episodes=100)
     metrics = evaluation.models[0].metrics
-    assert metrics["identities"] == 13 and metrics["genuine_pairs"] == 13 * 6
-    assert 0.5 < metrics["roc_auc"] <= 1.0  # better than chance on people it never saw
+    assert metrics.identities == 13 and metrics.genuine_pairs == 13 * 6
+    assert 0.5 < metrics.roc_auc <= 1.0  # better than chance on people it never saw
 
     gallery = tmp_path / "g.db"
     report = siamcli.enroll("zed", files[:1], model=model, gallery=gallery)

@@ -45,7 +45,7 @@ def eval_command(
     evaluation = evaluate(models, data, episodes=episodes, seed=seed, p_target=p_target, report=report, groups=groups)
     if want_json(json_output):
         for item in evaluation.models:
-            print_json({"model": item.label, "data": evaluation.data, **item.metrics})
+            print_json(item.to_json(evaluation.data))
     else:
         _print_table(evaluation.models, evaluation.data)
     for written in evaluation.report_files:

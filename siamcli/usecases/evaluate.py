@@ -12,15 +12,17 @@ from siamcli.data.pairs import read_pairs
 from siamcli.errors import SiamcliError
 from siamcli.evaluation import metrics, on_dataset, on_pairs
 from siamcli.model import Model, load_model
-from siamcli.report import Evaluated
+from siamcli.report import ModelMetrics
 
 MAX_EPISODES = 1_000_000  # beyond, more episodes change nothing but the time taken
 
 
 @dataclass
 class Evaluation:
+    """What `siamcli eval` measured: each model's metrics on the data, and the report files written."""
+
     data: str
-    models: list[Evaluated]  # in the order given
+    models: list[ModelMetrics]  # in the order given
     report_files: list[Path] = field(default_factory=list)
 
 
@@ -54,12 +56,12 @@ def evaluate(
     results = []
     for given, model in zip(models, loaded):
         if pairs is not None:
-            evaluated = on_pairs(model, pairs)
+            scored = on_pairs(model, pairs)
         else:
-            evaluated = on_dataset(model, scan_dataset(data, model.modality.suffixes), seed)
+            scored = on_dataset(model, scan_dataset(data, model.modality.suffixes), seed)
         label = str(model.path) if isinstance(given, Model) else str(given)
         results.append(
-            Evaluated(label, metrics(model, evaluated, episodes, seed, p_target, group_separator=groups), evaluated)
+            ModelMetrics(label, metrics(model, scored, episodes, seed, p_target, group_separator=groups), scored)
         )
     evaluation = Evaluation(str(data), results)
     if report is not None:
