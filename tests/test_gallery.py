@@ -38,7 +38,7 @@ def test_enrolment_round_trip_and_same_content_twice_is_stored_once(tmp_path: Pa
         again = gallery.enroll(REF, "alice", [sample("a1", 1, 0, 0, 0)])
         gallery.enroll(REF, "bob", [sample("b1", 0, 0, 1, 0)])
         assert (first.added, first.already, again.added, again.already) == (2, 0, 0, 1)
-        assert [(name, count) for _, name, count in gallery.identities()] == [("alice", 2), ("bob", 1)]
+        assert [(row.identity, row.samples) for row in gallery.identities()] == [("alice", 2), ("bob", 1)]
         enrolled = gallery.enrolled(first.collection)
         assert enrolled.names == ["alice", "bob"] and enrolled.embeddings.shape == (3, 4)
         assert np.allclose(gallery.enrolled(first.collection, "bob").embeddings, [[0, 0, 1, 0]])
@@ -51,7 +51,7 @@ def test_content_enrolled_for_someone_else_is_refused_and_nothing_is_added(tmp_p
         gallery.enroll(REF, "alice", [sample("a1", 1, 0, 0, 0)])
         with pytest.raises(SiamcliError, match="already enrolled as 'alice'"):
             gallery.enroll(REF, "bob", [sample("b1", 0, 1, 0, 0), sample("a1", 1, 0, 0, 0)])
-        assert [name for _, name, _ in gallery.identities()] == ["alice"]
+        assert [row.identity for row in gallery.identities()] == ["alice"]
 
 
 def test_each_model_has_its_own_collection(tmp_path: Path) -> None:
@@ -62,7 +62,7 @@ def test_each_model_has_its_own_collection(tmp_path: Path) -> None:
         assert [c.modality for c in gallery.collections()] == ["image", "audio"]
         assert gallery.enrolled(voices).embeddings.shape == (1, 3)
         assert gallery.remove("alice", voices) == 1
-        assert [(c.modality, name) for c, name, _ in gallery.identities()] == [("image", "alice")]
+        assert [(row.collection.modality, row.identity) for row in gallery.identities()] == [("image", "alice")]
         with pytest.raises(SiamcliError, match="embedding of shape"):
             gallery.enroll(OTHER, "carol", [sample("c1", 1, 0, 0, 0)])
 
@@ -139,7 +139,7 @@ def test_kill_9_in_the_middle_of_an_enrolment_leaves_none_of_it(tmp_path: Path) 
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
     with Gallery.open(path) as gallery:  # reading recovers the interrupted transaction
-        assert [(name, count) for _, name, count in gallery.identities()] == [("alice", 1)]
+        assert [(row.identity, row.samples) for row in gallery.identities()] == [("alice", 1)]
         gallery.enroll(REF, "bob", [sample("b1", 0, 1, 0, 0)])
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
@@ -164,3 +164,42 @@ def test_nearest_and_centroid_scores_match_brute_force() -> None:
         mean = rows.mean(axis=0)
         assert np.allclose(centroid[:, j], np.linalg.norm(probes - mean / np.linalg.norm(mean), axis=1), atol=1e-5)
     assert list(ranked(np.array([0.5, 0.1, 0.9, 0.3]), 3)) == [1, 3, 0]
+
+
+def test_the_sqlite_gallery_implements_the_whole_interface() -> None:
+    """GalleryStore is what every caller uses and what a second back end implements: the SQLite one
+    has every method, with the same parameters."""
+    import inspect
+
+    from siamcli.gallery import GalleryStore, SqliteGallery
+
+    methods = [name for name, value in vars(GalleryStore).items() if callable(value) and name not in ("__init__",)]
+    assert {"enroll_many", "remove", "identities", "changes", "rows", "snapshot", "close"} <= set(methods)
+    for name in methods:
+        if name.startswith("__") and name not in ("__enter__", "__exit__"):
+            continue
+        wanted = inspect.signature(getattr(GalleryStore, name)).parameters.keys()
+        assert inspect.signature(getattr(SqliteGallery, name)).parameters.keys() == wanted, name
+
+
+def test_an_older_gallery_is_probed_once_and_migrated_on_its_first_write(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    with Gallery.open(path, create=True) as gallery:
+        gallery.enroll(REF, "alice", [sample("a1", 1, 0, 0, 0)])
+    with sqlite3.connect(path) as db:  # as galleries were before the journal and the model's threshold
+        db.executescript(
+            "DROP TRIGGER sample_added; DROP TRIGGER sample_removed; DROP TRIGGER sample_changed; DROP TABLE changes;"
+            "ALTER TABLE collections DROP COLUMN model_threshold;"
+        )
+    with Gallery.open(path) as gallery:
+        statements: list[str] = []
+        gallery._db.set_trace_callback(statements.append)
+        for _ in range(3):
+            (collection,) = gallery.collections()
+            assert collection.model_threshold is None and gallery.changes(collection, 0) == []
+        assert not [s for s in statements if "PRAGMA" in s or "sqlite_master" in s]  # probed on opening only
+        gallery.enroll(REF, "bob", [sample("b1", 0, 1, 0, 0)])  # the first write brings it up to date
+        (collection,) = gallery.collections()
+        changes = gallery.changes(collection, 0)
+        assert [(change.added, change.sample_id) for change in changes] == [(True, 2)]
+        assert [row.identity for row in gallery.identities()] == ["alice", "bob"]

@@ -57,11 +57,11 @@ def test_an_unforeseen_error_is_one_line_and_exit_2_and_debug_shows_the_tracebac
 
 
 def test_a_locked_gallery_is_named(tmp_path: Path, faces: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import siamcli.gallery
+    import siamcli.gallery.sqlite
 
     gallery = tmp_path / "g.db"
     siamcli.enroll("p1", [faces / "p1" / "1.png"], gallery=gallery)
-    monkeypatch.setattr(siamcli.gallery, "LOCK_WAIT_SECONDS", 0.1)
+    monkeypatch.setattr(siamcli.gallery.sqlite, "LOCK_WAIT_SECONDS", 0.1)
     holder = sqlite3.connect(gallery, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:

@@ -35,7 +35,7 @@ from siamcli.core.distances import Distance, get_distance
 from siamcli.core.search import ExactSearch, Nearest, Search, nearest_identities
 from siamcli.errors import SiamcliError, SiamcliWarning, first_line
 from siamcli.files import write_atomic
-from siamcli.gallery import Collection, Gallery
+from siamcli.gallery import Change, Collection, Gallery
 
 INDEX_FROM = 20_000  # samples in a collection from which 1:N goes through an index (below: exact)
 MERGE_SHARE = 0.05  # changes since the index, as a share of it, beyond which they are merged into it
@@ -91,15 +91,15 @@ class Delta:
     removed: set[int] = field(default_factory=set)
 
     @classmethod
-    def replay(cls, position: int, changes: list[tuple[int, int, int]]) -> Delta:
-        delta = cls(max((p for p, _, _ in changes), default=position))
-        for _, sample_id, added in changes:
-            if added:
-                delta.added.add(sample_id)
-            elif sample_id in delta.added:
-                delta.added.discard(sample_id)
+    def replay(cls, position: int, changes: list[Change]) -> Delta:
+        delta = cls(max((change.position for change in changes), default=position))
+        for change in changes:
+            if change.added:
+                delta.added.add(change.sample_id)
+            elif change.sample_id in delta.added:
+                delta.added.discard(change.sample_id)
             else:
-                delta.removed.add(sample_id)
+                delta.removed.add(change.sample_id)
         return delta
 
     def __len__(self) -> int:
@@ -123,6 +123,12 @@ def _prepared(vectors: np.ndarray, collection: Collection) -> np.ndarray:
     return vectors
 
 
+def _last_change(gallery: Gallery, position: int) -> list[int] | None:
+    """[sample id, added] of the journal's change at `position`, as an index record keeps it."""
+    last = gallery.change_at(position)
+    return None if last is None else [last.sample_id, int(last.added)]
+
+
 def _check(gallery: Gallery, collection: Collection) -> tuple[IndexRecord, Delta] | str:
     """The collection's index and the changes since, or why there is no usable one."""
     record = IndexRecord.read(_record_path(gallery, collection))
@@ -136,10 +142,9 @@ def _check(gallery: Gallery, collection: Collection) -> tuple[IndexRecord, Delta
         return "it was made for another gallery or model"
     # A gallery restored from a backup may reuse journal positions: the change at the index's position
     # must be the one it was built after, and the samples must add up.
-    last = gallery.change_at(record.position)
     delta = Delta.replay(record.position, gallery.changes(collection, record.position))
     expected = record.samples + len(delta.added) - len(delta.removed)
-    if (list(last) if last else None) != record.last_change or expected != gallery.count(collection):
+    if _last_change(gallery, record.position) != record.last_change or expected != gallery.count(collection):
         return "the gallery was changed in a way its journal does not show (restored from a backup?)"
     if expected > REDRAW_GROWTH * record.drawn_for:
         return f"the collection has grown from {record.drawn_for:,} to {expected:,} samples since it was built"
@@ -209,28 +214,27 @@ def _write(gallery: Gallery, collection: Collection, record: IndexRecord | None,
     import faiss
 
     if record is None or delta is None:
-        position, ids, embeddings = gallery.snapshot(collection)
-        index = _built(_prepared(embeddings, collection), ids)
-        drawn_for = len(ids)
+        snapshot = gallery.snapshot(collection)
+        position, index = snapshot.position, _built(_prepared(snapshot.embeddings, collection), snapshot.ids)
+        drawn_for = len(snapshot.ids)
     else:
         position = delta.position
         index = faiss.read_index(str(index_folder(gallery) / record.file))
         index.remove_ids(np.fromiter(delta.removed, dtype=np.int64, count=len(delta.removed)))
-        ids, _, embeddings = gallery.rows(collection, sorted(delta.added))
-        index.add_with_ids(_prepared(embeddings, collection), ids)
+        added = gallery.rows(collection, sorted(delta.added))
+        index.add_with_ids(_prepared(added.embeddings, collection), added.ids)
         drawn_for = record.drawn_for
     folder = index_folder(gallery)
     folder.mkdir(mode=0o700, exist_ok=True)
     name = f"collection-{collection.id}-{secrets.token_hex(6)}.faiss"
     faiss.write_index(index, str(folder / name))
-    last = gallery.change_at(position)
     written = IndexRecord(
         RECORD_VERSION,
         gallery.gallery_id() or "",
         collection.id,
         collection.fingerprint,
         position,
-        list(last) if last else None,
+        _last_change(gallery, position),
         int(index.ntotal),
         drawn_for,
         name,
@@ -279,9 +283,9 @@ class IndexedSearch:
         file = index_folder(gallery) / record.file
         index = faiss.read_index(str(file))  # into memory: memory-mapped, faiss copies every list it scans
         index.nprobe = min(PROBED_LISTS, index.nlist)
-        _, names, recent = gallery.rows(collection, sorted(delta.added))
+        recent = gallery.rows(collection, sorted(delta.added))
         distance = get_distance(collection.distance)
-        return cls(gallery, collection, distance, file, index, len(delta.removed), names, recent)
+        return cls(gallery, collection, distance, file, index, len(delta.removed), recent.identities, recent.embeddings)
 
     def nearest(self, probes: np.ndarray, k: int) -> list[Nearest]:
         wanted = min(CANDIDATES * k + self.removed, self.index.ntotal)
@@ -289,8 +293,9 @@ class IndexedSearch:
             _, keys = self.index.search(_prepared(probes, self.collection), wanted)
         else:  # everyone in the index was removed since
             keys = np.empty((len(probes), 0), dtype=np.int64)
-        ids, names, embeddings = self.gallery.rows(self.collection, keys[keys >= 0])
-        row_of = {int(sample_id): row for row, sample_id in enumerate(ids)}
+        found = self.gallery.rows(self.collection, keys[keys >= 0])
+        names, embeddings = found.identities, found.embeddings
+        row_of = {int(sample_id): row for row, sample_id in enumerate(found.ids)}
         to_recent = np.asarray(self.distance.pairwise(probes, self.recent)) if len(self.recent) else None
         results = []
         for i, proposed in enumerate(keys.tolist()):

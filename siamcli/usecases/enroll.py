@@ -42,7 +42,7 @@ def enroll(
     samples = [NewSample(path_text(p.resolve()), sha256_of(p), e) for p, e in zip(paths, embeddings)]
     with Gallery.open(path, create=True) as opened:
         report = opened.enroll(ref, name, samples)
-        # Opening the search brings its index up to date (built once the collection is large enough).
+        refresh(opened, report.collection)  # every writer keeps the search index current, once written
         flag_near_copies(open_search(opened, report.collection), name, paths, embeddings, chosen)
     return report
 

@@ -130,7 +130,7 @@ class Verifier:
         else:
             enrolled = gallery.enrolled(collection, claim)
             if not len(enrolled):
-                names = sorted({name for _, name, _ in gallery.identities(collection)})
+                names = sorted({row.identity for row in gallery.identities(collection)})
                 shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
                 raise SiamcliError(f"{gallery.path}: nobody named '{claim}' is enrolled (enrolled: {shown})")
             search = ExactSearch(enrolled, model.distance, score)
