@@ -88,14 +88,13 @@ class Model:
             good.embeddings = self._stack(rows)
             yield good
 
-    def _decode(self, paths: Sequence[Path], labels: Sequence[int] | None, skip_empty: bool) -> Decoded:
+    def _decode(self, paths: Sequence[Path], skip_empty: bool) -> Decoded:
         modality = self.modality
         for path in paths:
             if Path(path).suffix.lower() not in modality.suffixes:
                 known = " ".join(sorted(modality.suffixes))
                 raise SiamcliError(f"{path}: unsupported file type for an {modality.name} model ({known})")
-        labels = [0] * len(paths) if labels is None else labels
-        return modality.decode(paths, labels, self.card.preprocessing, skip_empty)
+        return modality.decode(paths, [0] * len(paths), self.card.preprocessing, skip_empty)
 
     def _embed_batch(self, batch: np.ndarray) -> np.ndarray:
         try:
@@ -113,7 +112,7 @@ class Model:
         """Embeddings, and the decoded samples they came from (what decoding found in each, and with
         `skip_empty` the files left out because nothing was found). A file whose embedding is not
         finite is refused by name, so nothing that can never match again is stored or scored."""
-        decoded = self._decode(paths, None, skip_empty)
+        decoded = self._decode(paths, skip_empty)
         embeddings = embed_all(decoded, self._embed_batch) if len(decoded) else self._stack([])
         broken = np.flatnonzero(~np.isfinite(embeddings).all(axis=1))
         if broken.size:
