@@ -82,6 +82,8 @@ class Schema:
     def bring_up_to_date(self, db: sqlite3.Connection) -> None:
         """Inside a write transaction: a new file gets the schema, an older one what it lacks. Two
         enrolments creating one gallery do it once (the transaction's lock orders them)."""
+        if self.tables and self.model_threshold and self.journal:
+            return  # nothing to add, and no writer takes anything away
         now = Schema.probe(db)  # another writer may have done it since this gallery was opened
         self.tables, self.model_threshold, self.journal = now.tables, now.model_threshold, now.journal
         if not self.tables:

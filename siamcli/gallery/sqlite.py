@@ -38,14 +38,14 @@ T = TypeVar("T")
 LOCK_WAIT_SECONDS = 60.0  # how long an enrolment waits for another to commit
 
 
-def _sqlite_problem(path: Path, error: sqlite3.Error) -> SiamcliError:
+def _sqlite_problem(path: Path, error: sqlite3.Error, doing: str = "use") -> SiamcliError:
     """One line naming the gallery and what stopped SQLite: what a user can act on first, SQLite's words after."""
     name = getattr(error, "sqlite_errorname", "")
     if name.startswith("SQLITE_READONLY"):
         return SiamcliError(f"{path}: cannot write the gallery: it is read-only ({error})")
     if name == "SQLITE_FULL" or name.startswith("SQLITE_IOERR"):
         return SiamcliError(f"{path}: cannot write the gallery: the disk refused the write (is it full? {error})")
-    return SiamcliError(f"{path}: cannot use the gallery ({error})")
+    return SiamcliError(f"{path}: cannot {doing} the gallery ({error})")
 
 
 @contextmanager
@@ -250,8 +250,7 @@ class SqliteGallery:
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as error:
-            problem = _sqlite_problem(self.path, error)
-            raise SiamcliError(str(problem).replace("cannot use", "cannot write")) from None
+            raise _sqlite_problem(self.path, error, "write") from None
         try:
             self._schema.bring_up_to_date(self._db)
             yield

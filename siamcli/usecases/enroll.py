@@ -42,7 +42,7 @@ def enroll(
     samples = [NewSample(path_text(p.resolve()), sha256_of(p), e) for p, e in zip(paths, embeddings)]
     with Gallery.open(path, create=True) as opened:
         report = opened.enroll(ref, name, samples)
-        refresh(opened, report.collection)  # every writer keeps the search index current, once written
+        # Opening the search brings its index current, as refresh does after every other write.
         flag_near_copies(open_search(opened, report.collection), name, paths, embeddings, chosen)
     return report
 

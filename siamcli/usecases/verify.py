@@ -70,8 +70,11 @@ def verify(
         raise SiamcliError("--top-k lists candidates for identification; drop it, or drop --claim")
     if score not in SCORES:
         raise SiamcliError(f"unknown score '{score}' (known: {', '.join(SCORES)})")
-    if threshold is not None and not threshold >= 0:
-        raise SiamcliError(f"--threshold {threshold}: must be a distance, 0 or more")
+    if threshold is not None:
+        try:
+            check_threshold(threshold)
+        except ValueError as error:
+            raise SiamcliError(f"--threshold: {error}") from None
     paths = [Path(f) for f in files]
     opened = Gallery.open(gallery_path(gallery))
     try:
@@ -135,10 +138,7 @@ class Verifier:
                 raise SiamcliError(f"{gallery.path}: nobody named '{claim}' is enrolled (enrolled: {shown})")
             search = ExactSearch(enrolled, model.distance, score)
         if threshold is not None:
-            try:
-                value, source = check_threshold(threshold), "option"
-            except ValueError as error:
-                raise SiamcliError(f"--threshold: {error}") from None
+            value, source = threshold, "option"
         elif collection.threshold is not None:
             value, source = collection.threshold.value, "gallery"
         else:
