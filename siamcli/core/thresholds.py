@@ -87,18 +87,25 @@ def check_far(target_far: float) -> float:
 
 
 def threshold_at_far(trials: Trials, target_far: float) -> float:
-    """The largest threshold whose FAR on these trials is at most `target_far`.
+    """The largest threshold whose FAR on these trials is at most `target_far`."""
+    return threshold_at_rate(trials.impostor, check_far(target_far))
 
-    It is placed halfway to the next impostor distance, not on a sample, so that a tiny shift of
-    unseen distances does not flip the first rejected impostor into an accept.
+
+def threshold_at_rate(negatives: np.ndarray, rate: float) -> float:
+    """The largest threshold that accepts at most a share `rate` of `negatives` (sorted ascending:
+    impostor distances, strangers' scores).
+
+    It is placed halfway to the next negative, not on a sample, so that a tiny shift of unseen
+    values does not flip the first rejected one into an accept.
     """
-    impostor = trials.impostor
-    allowed = int(np.floor(check_far(target_far) * impostor.size + 1e-9))
-    first_rejected = impostor[allowed]
-    below = np.searchsorted(impostor, first_rejected, side="left")
+    allowed = int(np.floor(rate * negatives.size + 1e-9))
+    if allowed >= negatives.size:  # a rate of 1: every one accepted
+        return float(negatives[-1])
+    first_rejected = negatives[allowed]
+    below = np.searchsorted(negatives, first_rejected, side="left")
     if below == 0:
         return float(np.nextafter(first_rejected, -np.inf))
-    return float((impostor[below - 1] + first_rejected) / 2)
+    return float((negatives[below - 1] + first_rejected) / 2)
 
 
 def calibrate(trials: Trials, target_far: float | None = None) -> Threshold:
