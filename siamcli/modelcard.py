@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from siamcli.core.distances import check_threshold, get_distance
+from siamcli.core.openset import OperatingPoint, check_score_threshold, extrapolated, threshold_for_size
 from siamcli.core.registry import Spec
 from siamcli.core.settings import from_json, require, to_json
 from siamcli.core.thresholds import Threshold
@@ -84,6 +85,45 @@ def upgrade_threshold(data: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class OpenSetRecord:
+    """The 1:N operating point: the threshold on the open-set score (siamcli/core/openset.py) for
+    each calibrated gallery size and number of samples enrolled an identity, all at one
+    false-positive identification rate."""
+
+    fpir: float
+    points: list[OperatingPoint]  # by samples enrolled an identity, then gallery size
+    calibrated_on: CalibratedOn = field(default_factory=lambda: CalibratedOn("unknown"))
+
+    def __post_init__(self) -> None:
+        if not 0 < self.fpir < 1:
+            raise ValueError(f"open_set.fpir {self.fpir:g} is outside (0, 1)")
+        if not self.points:
+            raise ValueError("open_set: no calibrated gallery sizes")
+        keys = [(point.samples_each, point.identities) for point in self.points]
+        if keys != sorted(set(keys)) or min(min(key) for key in keys) < 1:
+            raise ValueError("open_set: points must be distinct, in order, and of galleries of at least 1 sample")
+        for point in self.points:
+            check_score_threshold(point.threshold)
+
+    def threshold(self, identities: int, samples_each: float = 1.0) -> float:
+        return threshold_for_size(self.points, identities, samples_each)
+
+    def extrapolated(self, identities: int) -> bool:
+        return extrapolated(self.points, identities)
+
+    @property
+    def operating_point(self) -> str:
+        return f"fpir={self.fpir:g}"
+
+    def to_json(self) -> dict[str, Any]:
+        return to_json(self)
+
+    @classmethod
+    def from_json(cls, data: Any, where: str = "open_set") -> OpenSetRecord:
+        return from_json(cls, data, where)
+
+
+@dataclass(frozen=True)
 class MemberRecord:
     """One ensemble member's run."""
 
@@ -138,6 +178,7 @@ class ModelCard:
     created: str | None = None
     siamcli_version: str | None = None
     pretrained: PretrainedRecord | None = None  # weights converted from another package (or started from)
+    open_set: OpenSetRecord | None = None  # the 1:N operating point; None: not calibrated for 1:N
 
     def to_json(self) -> dict[str, Any]:
         return to_json(self)

@@ -20,7 +20,7 @@ from siamcli import __version__
 from siamcli.errors import SiamcliError
 from siamcli.files import check_regular_file, limit, write_atomic
 from siamcli.modalities import get_modality
-from siamcli.modelcard import ModelCard, ThresholdRecord
+from siamcli.modelcard import ModelCard, OpenSetRecord, ThresholdRecord
 
 FORMAT = "siamcli-model"
 FORMAT_VERSION = 1
@@ -174,12 +174,14 @@ def write_model(path: Path, encoder: Any, card: ModelCard) -> None:
     write_atomic(Path(path), save(tensors, metadata={"siamcli": json.dumps(meta)}))
 
 
-def update_threshold(path: Path, threshold: ThresholdRecord) -> None:
-    """Rewrite the model's threshold, atomically; the tensor bytes stay as they were, so the
-    fingerprint (and every gallery bound to it) survives a recalibration."""
+def update_operating_points(path: Path, threshold: ThresholdRecord, open_set: OpenSetRecord | None) -> None:
+    """Rewrite the model's 1:1 threshold and 1:N operating point (None: not calibrated for 1:N),
+    atomically; the tensor bytes stay as they were, so the fingerprint (and every gallery bound to
+    it) survives a recalibration."""
     path = Path(path)
     parsed = _parse(path)  # a damaged model is refused, not rewritten
-    parsed.header["__metadata__"]["siamcli"] = json.dumps({**parsed.meta, "threshold": threshold.to_json()})
+    points = {"threshold": threshold.to_json(), "open_set": None if open_set is None else open_set.to_json()}
+    parsed.header["__metadata__"]["siamcli"] = json.dumps({**parsed.meta, **points})
     encoded = json.dumps(parsed.header, separators=(",", ":")).encode()
     encoded += b" " * (-len(encoded) % 8)  # safetensors aligns the tensor data to 8 bytes
     write_atomic(path, struct.pack("<Q", len(encoded)) + encoded + parsed.data[parsed.start :])

@@ -29,7 +29,7 @@ from siamcli.gallery.records import (
     check_identity_name,
 )
 from siamcli.gallery.sqlite import LOCK_WAIT_SECONDS, SqliteGallery
-from siamcli.modelcard import ThresholdRecord
+from siamcli.modelcard import OpenSetRecord, ThresholdRecord
 
 __all__ = [
     "LOCK_WAIT_SECONDS",
@@ -71,7 +71,9 @@ class GalleryStore(Protocol):
     def enroll(self, ref: ModelRef, identity: str, samples: Sequence[NewSample]) -> EnrolReport: ...
     def enroll_many(self, ref: ModelRef, batch: Sequence[tuple[str, Sequence[NewSample]]]) -> EnrolReport: ...
     def remove(self, identity: str, collection: Collection | None = None) -> int: ...
-    def set_threshold(self, collection: Collection, threshold: ThresholdRecord) -> None: ...
+    def set_operating_points(
+        self, collection: Collection, threshold: ThresholdRecord, open_set: OpenSetRecord | None
+    ) -> None: ...
 
     # reading
     def identities(self, collection: Collection | None = None) -> list[IdentityCount]: ...

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from siamcli.errors import SiamcliError, printable
-from siamcli.modelcard import ThresholdRecord
+from siamcli.modelcard import OpenSetRecord, ThresholdRecord
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class Collection(ModelRef):
     id: int
     threshold: ThresholdRecord | None  # calibrated on the user's own data; None: the model's
     created: str
+    open_set: OpenSetRecord | None = None  # the 1:N operating point calibrated on the user's data; None: the model's
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ CREATE TABLE collections (
     distance TEXT NOT NULL,
     threshold TEXT,
     created TEXT NOT NULL,
-    model_threshold REAL
+    model_threshold REAL,
+    open_set TEXT
 );
 CREATE TABLE samples (
     id INTEGER PRIMARY KEY,
@@ -66,26 +67,33 @@ JOURNAL = [
 
 @dataclass
 class Schema:
-    """What this gallery file has of today's schema. Galleries made before the journal or before
-    collections recorded their model's threshold still read and write; they gain both on a write."""
+    """What this gallery file has of today's schema. Galleries made before the journal, before
+    collections recorded their model's threshold or before they kept a 1:N operating point still
+    read and write; they gain what they lack on a write."""
 
     tables: bool  # False: a new, empty file
     model_threshold: bool  # collections.model_threshold
     journal: bool  # the changes table and its triggers
+    open_set: bool = False  # collections.open_set
 
     @classmethod
     def probe(cls, db: sqlite3.Connection) -> Schema:
         names = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
         columns = {row[1] for row in db.execute("PRAGMA table_info(collections)")} if "collections" in names else set()
-        return cls(bool(names), "model_threshold" in columns, "changes" in names)
+        return cls(bool(names), "model_threshold" in columns, "changes" in names, "open_set" in columns)
 
     def bring_up_to_date(self, db: sqlite3.Connection) -> None:
         """Inside a write transaction: a new file gets the schema, an older one what it lacks. Two
         enrolments creating one gallery do it once (the transaction's lock orders them)."""
-        if self.tables and self.model_threshold and self.journal:
+        if self.tables and self.model_threshold and self.journal and self.open_set:
             return  # nothing to add, and no writer takes anything away
         now = Schema.probe(db)  # another writer may have done it since this gallery was opened
-        self.tables, self.model_threshold, self.journal = now.tables, now.model_threshold, now.journal
+        self.tables, self.model_threshold, self.journal, self.open_set = (
+            now.tables,
+            now.model_threshold,
+            now.journal,
+            now.open_set,
+        )
         if not self.tables:
             for statement in SCHEMA.strip().split(";\n"):
                 db.execute(statement)
@@ -93,10 +101,13 @@ class Schema:
                 "INSERT INTO info (key, value) VALUES (?, ?)",
                 [("format", FORMAT), ("format_version", str(FORMAT_VERSION)), ("created_by", f"siamcli {__version__}")],
             )
-            self.tables = self.model_threshold = True
+            self.tables = self.model_threshold = self.open_set = True
         if not self.model_threshold:
             db.execute("ALTER TABLE collections ADD COLUMN model_threshold REAL")
             self.model_threshold = True
+        if not self.open_set:
+            db.execute("ALTER TABLE collections ADD COLUMN open_set TEXT")
+            self.open_set = True
         if not self.journal:
             for statement in JOURNAL:
                 db.execute(statement)

@@ -32,9 +32,10 @@ from siamcli.gallery.records import (
     check_identity_name,
 )
 from siamcli.gallery.schema import PAGE_SIZE, Schema, check_format
-from siamcli.modelcard import ThresholdRecord, now
+from siamcli.modelcard import OpenSetRecord, ThresholdRecord, now
 
 T = TypeVar("T")
+Stored = TypeVar("Stored", ThresholdRecord, OpenSetRecord)
 LOCK_WAIT_SECONDS = 60.0  # how long an enrolment waits for another to commit
 
 
@@ -197,11 +198,12 @@ class SqliteGallery:
     def collections(self, modality: str | None = None) -> list[Collection]:
         if not self._fresh_schema().tables:
             return []
-        # model_threshold came after the first galleries: theirs read as NULL (not known)
-        known = "model_threshold" if self._schema.model_threshold else "NULL"
+        # model_threshold and open_set came after the first galleries: theirs read as NULL (not known)
+        model_threshold = "model_threshold" if self._schema.model_threshold else "NULL"
+        open_set = "open_set" if self._schema.open_set else "NULL"
         rows = self._db.execute(
-            f"SELECT id, fingerprint, model, modality, embedding_dim, distance, threshold, created, {known} "
-            "FROM collections ORDER BY id"
+            "SELECT id, fingerprint, model, modality, embedding_dim, distance, threshold, created, "
+            f"{model_threshold}, {open_set} FROM collections ORDER BY id"
         )
         found = [
             Collection(
@@ -211,19 +213,20 @@ class SqliteGallery:
                 modality=row[3],
                 embedding_dim=row[4],
                 distance=row[5],
-                threshold=None if row[6] is None else self._threshold(row[6]),
+                threshold=None if row[6] is None else self._stored(ThresholdRecord, row[6], "threshold"),
                 created=row[7],
                 model_threshold=row[8],
+                open_set=None if row[9] is None else self._stored(OpenSetRecord, row[9], "1:N operating point"),
             )
             for row in rows
         ]
         return [c for c in found if modality is None or c.modality == modality]
 
-    def _threshold(self, stored: str) -> ThresholdRecord:
+    def _stored(self, record: type[Stored], stored: str, what: str) -> Stored:
         try:
-            return ThresholdRecord.from_json(json.loads(stored))
+            return record.from_json(json.loads(stored))
         except (ValueError, TypeError) as error:
-            raise SiamcliError(f"{self.path}: damaged gallery (a collection's threshold: {error})") from None
+            raise SiamcliError(f"{self.path}: damaged gallery (a collection's {what}: {error})") from None
 
     def collection(self, fingerprint: str) -> Collection | None:
         return next((c for c in self.collections() if c.fingerprint == fingerprint), None)
@@ -316,11 +319,19 @@ class SqliteGallery:
         return cursor.rowcount
 
     @_gallery_errors
-    def set_threshold(self, collection: Collection, threshold: ThresholdRecord) -> None:
-        """A threshold calibrated for this collection: verify prefers it to the model's."""
+    def set_operating_points(
+        self, collection: Collection, threshold: ThresholdRecord, open_set: OpenSetRecord | None
+    ) -> None:
+        """The 1:1 threshold and 1:N operating point (None: none) calibrated for this collection:
+        verify prefers them to the model's."""
         with self._transaction():
             self._db.execute(
-                "UPDATE collections SET threshold = ? WHERE id = ?", (json.dumps(threshold.to_json()), collection.id)
+                "UPDATE collections SET threshold = ?, open_set = ? WHERE id = ?",
+                (
+                    json.dumps(threshold.to_json()),
+                    None if open_set is None else json.dumps(open_set.to_json()),
+                    collection.id,
+                ),
             )
 
     # -- reading -----------------------------------------------------------------------------------
