@@ -20,12 +20,15 @@ def verify_command(
     ] = None,
     threshold: Annotated[
         Optional[float],
-        typer.Option(min=0.0, help="Accept at this distance or less \\[default: the gallery's, else the model's]."),
+        typer.Option(
+            help="Accept at this distance (1:1) or open-set score, 2*d1 - d2 (1:N), or less "
+            "\\[default: the gallery's calibration, else the model's].",
+        ),
     ] = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k", min=0, help="List the K nearest identities (1:N).")] = 0,
     score: Annotated[
-        Score, typer.Option(help="nearest: the closest enrolled sample; centroid: the mean of each identity's samples.")
-    ] = Score.nearest,
+        Score, typer.Option(help="centroid: the mean of each identity's samples; nearest: the closest enrolled sample.")
+    ] = Score.centroid,
     model: ModelOption = None,
     gallery: GalleryOption = None,
     json_output: JsonOption = False,
@@ -70,7 +73,8 @@ def _print_table(rows: list[dict[str, Any]], claim: str | None) -> None:
 
     from siamcli.cli.output import print_table
 
-    columns = ["probe", "identity" if claim is None else "claim", "distance", "threshold", "decision"]
+    columns = ["probe", "identity" if claim is None else "claim", "distance"] + ["score"] * (claim is None)
+    columns += ["threshold", "decision"]
     with_candidates = any("candidates" in row for row in rows)
     cells = []
     for row in rows:
@@ -78,6 +82,7 @@ def _print_table(rows: list[dict[str, Any]], claim: str | None) -> None:
             row["path"],
             row["identity"] if claim is None else claim,
             f"{row['distance']:.4f}",
+            *([f"{row['score']:.4f}"] if claim is None else []),
             f"{row['threshold']:.4f} ({row['threshold_source']})",
             Text(row["decision"], style="green" if row["match"] else "red"),
         ]
@@ -85,4 +90,4 @@ def _print_table(rows: list[dict[str, Any]], claim: str | None) -> None:
             line.append(", ".join(f"{c['identity']} {c['distance']:.3f}" for c in row.get("candidates", [])))
         cells.append(line)
     title = f"claim: {claim}" if claim else "identification"
-    print_table(title, columns + ["candidates"] * with_candidates, cells, right=("distance", "threshold"))
+    print_table(title, columns + ["candidates"] * with_candidates, cells, right=("distance", "score", "threshold"))

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from siamcli.core.distances import check_threshold
+from siamcli.core.openset import check_score_threshold, open_set_score
 from siamcli.core.search import SCORES, ExactSearch, Search
 from siamcli.core.thresholds import accepts
 from siamcli.errors import SiamcliError, SiamcliWarning, path_text
@@ -26,8 +27,10 @@ class Verdict:
     path: str
     identity: str  # the claimed identity, or the nearest one
     distance: float
+    score: float  # what the threshold decides on: the distance (1:1), the open-set score (1:N)
     threshold: float
     threshold_source: str  # option | gallery | model
+    operating_point: str  # far=0.001 (1:1), fpir=0.01 at 100 identities (1:N), or "option"
     decision: str  # accept | reject (1:1), identified | unknown (1:N)
     candidates: list[tuple[str, float]] = field(default_factory=list)
 
@@ -41,8 +44,10 @@ class Verdict:
             "identity": self.identity if self.decision != "unknown" else "unknown",
             "nearest": self.identity,
             "distance": self.distance,
+            "score": self.score,
             "threshold": self.threshold,
             "threshold_source": self.threshold_source,
+            "operating_point": self.operating_point,
             "decision": self.decision,
             "match": self.match,
         }
@@ -57,22 +62,25 @@ def verify(
     claim: str | None = None,
     threshold: float | None = None,
     top_k: int = 0,
-    score: str = "nearest",
+    score: str = "centroid",
     model: Path | str | None = None,
     gallery: Path | None = None,
 ) -> Iterator[Verdict | Unusable]:
     """A verdict for each probe, in order, streamed a chunk of files at a time.
 
     The gallery is opened and the model chosen before the first result: an error there raises
-    SiamcliError. `threshold` overrides the collection's calibrated threshold, else the model's;
-    `score` is "nearest" (the closest enrolled sample) or "centroid" (each identity's mean)."""
+    SiamcliError. 1:1 (`claim`) accepts at a distance up to the 1:1 threshold; 1:N names the nearest
+    identity when its open-set score (siamcli/core/openset.py) is up to the 1:N threshold for the
+    number of identities enrolled. Both thresholds are the collection's calibrated ones, else the
+    model's; `threshold` overrides either. `score` is "centroid" (each identity's mean) or "nearest"
+    (the closest enrolled sample)."""
     if claim is not None and top_k:
         raise SiamcliError("--top-k lists candidates for identification; drop it, or drop --claim")
     if score not in SCORES:
         raise SiamcliError(f"unknown score '{score}' (known: {', '.join(SCORES)})")
     if threshold is not None:
         try:
-            check_threshold(threshold)
+            check_threshold(threshold) if claim is not None else check_score_threshold(threshold)
         except ValueError as error:
             raise SiamcliError(f"--threshold: {error}") from None
     paths = [Path(f) for f in files]
@@ -112,6 +120,7 @@ class Verifier:
     search: Search  # 1:1: the claimed identity's samples; 1:N: everyone's, through the index when large
     threshold: float
     threshold_source: str
+    operating_point: str
     claim: str | None
     top_k: int = 0
 
@@ -123,7 +132,7 @@ class Verifier:
         ref: ModelRef,
         claim: str | None,
         threshold: float | None,
-        score: str = "nearest",
+        score: str = "centroid",
         top_k: int = 0,
     ) -> Verifier:
         collection = collection_of(gallery, ref)
@@ -138,21 +147,15 @@ class Verifier:
                 raise SiamcliError(f"{gallery.path}: nobody named '{claim}' is enrolled (enrolled: {shown})")
             search = ExactSearch(enrolled, model.distance, score)
         if threshold is not None:
-            value, source = threshold, "option"
+            value, source, point = threshold, "option", "option"
+        elif claim is None:
+            value, source, point = _open_set_threshold(gallery, collection, model)
         elif collection.threshold is not None:
-            value, source = collection.threshold.value, "gallery"
+            value, source, point = collection.threshold.value, "gallery", collection.threshold.operating_point
         else:
-            value, source = model.threshold, "model"
-            enrolled_with = collection.model_threshold
-            if enrolled_with is not None and abs(enrolled_with - value) > 1e-9:
-                warnings.warn(
-                    SiamcliWarning(
-                        f"{gallery.path}: {collection.model}'s threshold is {value:.4f} now, {enrolled_with:.4f} "
-                        "when this gallery was enrolled with it (recalibrated since); using the new one"
-                    ),
-                    stacklevel=2,
-                )
-        return cls(model, search, value, source, claim, top_k)
+            value, source, point = model.threshold, "model", model.card.threshold.operating_point
+            _warn_if_recalibrated(gallery, collection, model)
+        return cls(model, search, value, source, point, claim, top_k)
 
     def verdicts(self, paths: Sequence[Path]) -> Iterator[Verdict | Unusable]:
         for chunk in self.model.embed_each(paths):
@@ -160,19 +163,65 @@ class Verifier:
             yield from self.decide(chunk.paths, chunk.embeddings)
 
     def decide(self, paths: Sequence[Path], embeddings: np.ndarray) -> Iterator[Verdict]:
-        for path, nearest in zip(paths, self.search.nearest(embeddings, max(1, self.top_k))):
+        wanted = max(1 if self.claim is not None else 2, self.top_k)
+        for path, nearest in zip(paths, self.search.nearest(embeddings, wanted)):
             identity, distance = nearest[0]
-            accepted = bool(accepts(distance, self.threshold))
             if self.claim is not None:
-                decision = "accept" if accepted else "reject"
+                score = distance
+                decision = "accept" if accepts(score, self.threshold) else "reject"
             else:
-                decision = "identified" if accepted else "unknown"
+                score = open_set_score(distance, nearest[1][1] if len(nearest) > 1 else None)
+                decision = "identified" if accepts(score, self.threshold) else "unknown"
             yield Verdict(
                 path_text(path),
                 identity,
                 distance,
+                score,
                 self.threshold,
                 self.threshold_source,
+                self.operating_point,
                 decision,
-                nearest if self.top_k else [],
+                nearest[: self.top_k] if self.top_k else [],
             )
+
+
+def _open_set_threshold(gallery: Gallery, collection: Collection, model: Model) -> tuple[float, str, str]:
+    """The 1:N threshold for the number of identities enrolled: the collection's calibration, else
+    the model's; a model never calibrated for 1:N falls back on its 1:1 threshold, with a warning."""
+    counts = [row.samples for row in gallery.identities(collection)]
+    identities, samples_each = len(counts), sum(counts) / max(len(counts), 1)
+    for record, source in ((collection.open_set, "gallery"), (model.card.open_set, "model")):
+        if record is not None:
+            point = f"{record.operating_point} at {identities} identities"
+            if record.extrapolated(identities):
+                largest = record.points[-1].identities
+                warnings.warn(
+                    SiamcliWarning(
+                        f"{gallery.path}: {identities} identities enrolled, more than the {largest} its 1:N threshold "
+                        f"was calibrated for: strangers may be named more often than {record.fpir:.1%} "
+                        "(calibrate on more of your own people: siamcli calibrate MODEL DATA --gallery)"
+                    ),
+                    stacklevel=3,
+                )
+                point += " (extrapolated)"
+            return record.threshold(identities, samples_each), source, point
+    warnings.warn(
+        SiamcliWarning(
+            f"{collection.model}: not calibrated for 1:N, so its 1:1 threshold is used and strangers are named more "
+            f"often the more people are enrolled (calibrate it: siamcli calibrate {collection.model} YOUR_PEOPLE)"
+        ),
+        stacklevel=3,
+    )
+    return model.threshold, "model", model.card.threshold.operating_point
+
+
+def _warn_if_recalibrated(gallery: Gallery, collection: Collection, model: Model) -> None:
+    enrolled_with = collection.model_threshold
+    if enrolled_with is not None and abs(enrolled_with - model.threshold) > 1e-9:
+        warnings.warn(
+            SiamcliWarning(
+                f"{gallery.path}: {collection.model}'s threshold is {model.threshold:.4f} now, {enrolled_with:.4f} "
+                "when this gallery was enrolled with it (recalibrated since); using the new one"
+            ),
+            stacklevel=3,
+        )
