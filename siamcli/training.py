@@ -18,6 +18,7 @@ from siamcli.core.distances import get_distance
 from siamcli.core.encoders import Ensemble, build_encoder
 from siamcli.core.losses import LOSSES
 from siamcli.core.miners import MINERS
+from siamcli.core.openset import DEFAULT_FPIR, OperatingPoint, calibrate_open_set
 from siamcli.core.registry import Spec
 from siamcli.core.sampling import identity_batches
 from siamcli.core.thresholds import Threshold, calibrate, equal_error_rate
@@ -57,6 +58,7 @@ class TrainResult:
     encoder_spec: Spec  # rebuilds `encoder`
     embedding_dim: int
     threshold: Threshold
+    open_set: list[OperatingPoint]  # 1:N thresholds at DEFAULT_FPIR; empty where too few identities
     val_eer: float | None  # of the final (ensembled) encoder
     seconds: float
     members: list[MemberResult]
@@ -288,12 +290,18 @@ def _train(
     # Calibrate on identities the encoder never trained on; without them, on the training identities.
     calibration = val_set if val_set is not None else train_set
     embeddings = embed_decoded(encoder, calibration)
-    trials = Trials.all_pairs(embeddings, calibration.labels, get_distance(config.distance))
+    distance = get_distance(config.distance)
+    trials = Trials.all_pairs(embeddings, calibration.labels, distance)
+    try:
+        open_set = calibrate_open_set(embeddings, calibration.labels, distance, DEFAULT_FPIR, config.seed)
+    except ValueError:  # too few identities to hold a gallery and strangers
+        open_set = []
     return TrainResult(
         encoder=encoder.eval(),
         encoder_spec=spec,
         embedding_dim=int(embeddings.shape[1]),
         threshold=calibrate(trials, config.far),
+        open_set=open_set,
         val_eer=None if val_set is None else equal_error_rate(trials)[0],
         seconds=time.perf_counter() - start,
         members=members,

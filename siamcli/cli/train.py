@@ -89,6 +89,14 @@ def train_command(
         f"wrote {output}: {len(training.members)} member(s), best/run epochs {epochs_run}, {val}"
         f"threshold {threshold.value:.4f} at {threshold.operating_point}, {training.wall_seconds:.0f} s"
     )
+    if card.open_set is None:
+        note(
+            "1:N not calibrated: too few held-out identities to draw galleries and strangers from, so verify "
+            f"without --claim uses the 1:1 threshold (siamcli calibrate {output} MORE_PEOPLE)"
+        )
+    else:
+        largest = max(point.identities for point in card.open_set.points)
+        note(f"1:N thresholds at FPIR {card.open_set.fpir:.0%} calibrated for galleries of up to {largest} identities")
     if training.config.get("start_from") is not None and all(m.best_epoch == 0 for m in training.members):
         note(
             "fine-tuning did not beat the pretrained encoder on the held-out identities: "

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from siamcli.core.openset import DEFAULT_FPIR
 from siamcli.core.registry import Spec
 from siamcli.cpus import sleep_while_waiting
 from siamcli.data.dataset import (
@@ -20,7 +21,7 @@ from siamcli.data.dataset import (
 from siamcli.errors import SiamcliError
 from siamcli.modalities import Decoded, get_modality
 from siamcli.modalities.base import warn_left_out
-from siamcli.modelcard import CalibratedOn, ModelCard, ThresholdRecord, TrainingRecord, now
+from siamcli.modelcard import CalibratedOn, ModelCard, OpenSetRecord, ThresholdRecord, TrainingRecord, now
 from siamcli.modelfile import read_torch_weights
 from siamcli.models import model_location
 from siamcli.recipes import Recipe, default_val_identities, recipe_for
@@ -93,6 +94,7 @@ def fit(
         return None
 
     source = "validation identities" if val_names else "training identities (none held out)"
+    calibrated_on = CalibratedOn(source, calibrated=now())
     card = ModelCard(
         modality=recipe.modality,
         kind=recipe.kind,
@@ -100,7 +102,8 @@ def fit(
         embedding_dim=result.embedding_dim,
         preprocessing=recipe.preprocessing,
         distance=config.distance,
-        threshold=ThresholdRecord.of(result.threshold, CalibratedOn(source, calibrated=now())),
+        threshold=ThresholdRecord.of(result.threshold, calibrated_on),
+        open_set=OpenSetRecord(DEFAULT_FPIR, result.open_set, calibrated_on) if result.open_set else None,
         training=TrainingRecord(
             data=str(Path(data_dir).resolve()),
             identities=len(dataset.identities),
