@@ -8,13 +8,14 @@ pair is, with IMPOSTOR_SAMPLE impostor pairs drawn within each pair of identitie
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 import numpy as np
 
 from siamcli.core.distances import Distance
 from siamcli.core.metrics import bootstrap_interval, min_dcf, one_shot_episodes, rates_at, roc_auc, tar_at_far
+from siamcli.core.openset import OpenSetRates, open_set_rates
 from siamcli.core.thresholds import accepts, equal_error_rate
 from siamcli.core.trials import (
     Trials,
@@ -192,6 +193,7 @@ class Metrics:
     episodes: int
     seed: int
     per_identity: list[IdentityRates]  # worst false-reject rate first
+    open_set: list[OpenSetRates] = field(default_factory=list)  # 1:N on drawn galleries, where the data holds them
     groups: Groups | None = None  # with --groups: one-shot accuracy within groups of identities too
     one_shot_within_groups: dict[str, float] | None = None
     one_shot_within_groups_interval: dict[str, tuple[float, float]] | None = None
@@ -320,5 +322,12 @@ def metrics(
         episodes=episodes,
         seed=seed,
         per_identity=per_identity(evaluated, model.threshold),
+        open_set=open_set_rates(
+            evaluated.embeddings,
+            evaluated.labels,
+            evaluated.distance,
+            None if model.card.open_set is None else model.card.open_set.threshold,
+            seed,
+        ),
         **grouped,
     )

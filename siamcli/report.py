@@ -133,6 +133,37 @@ def histograms(evaluated: list[ModelMetrics]) -> bytes:
         plt.close(figure)
 
 
+def open_set_curves(evaluated: list[ModelMetrics]) -> bytes | None:
+    """DIR against FPIR for each drawn gallery size, and the model's own 1:N operating point on it."""
+    import matplotlib.pyplot as plt
+
+    if not any(item.metrics.open_set for item in evaluated):
+        return None
+    figure, axis = plt.subplots(figsize=(6.4, 5.2))
+    styles = ["-", "--", ":", "-."]
+    for i, item in enumerate(evaluated):
+        for j, rates in enumerate(item.metrics.open_set):
+            fpir, detected = zip(*rates.curve)
+            name = f"{_literal(item.label)}: {rates.identities} enrolled x {rates.samples_each}"
+            axis.semilogx(fpir, detected, styles[j % len(styles)], color=f"C{i}", label=name)
+            at = rates.at_operating_point
+            if at is not None:
+                axis.plot([max(at.fpir, 1e-3)], [at.dir], "s", color=f"C{i}", markerfacecolor="none")
+    axis.set(
+        xlabel="false-positive identification rate (strangers named)",
+        ylabel="detection and identification rate (enrolled named rightly)",
+        title="Open-set identification (squares: the model's 1:N threshold)",
+        ylim=(0, 1.01),
+        xlim=(1e-3, 1),
+    )
+    axis.grid(True, which="both", alpha=0.3)
+    axis.legend(fontsize=6, loc="lower right")
+    try:
+        return _png(figure)
+    finally:
+        plt.close(figure)
+
+
 def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2%}"
 
@@ -169,6 +200,14 @@ def summary_rows(metrics: Metrics) -> list[tuple[str, str]]:
     for n_way, accuracy in (metrics.one_shot_within_groups or {}).items():
         low, high = (metrics.one_shot_within_groups_interval or {})[n_way]
         rows.append((f"one-shot {n_way} within groups", f"{accuracy:.2%} [{low:.2%}, {high:.2%}]"))
+    for rates in metrics.open_set:
+        figures = " / ".join(f"{value:.1%}" for value in rates.dir_at_fpir.values())
+        targets = "/".join(f"{float(fpir):.0%}" for fpir in rates.dir_at_fpir)
+        at = rates.at_operating_point
+        if at is not None:
+            figures += f"; at the model's 1:N threshold: FPIR {at.fpir:.2%}, DIR {at.dir:.1%}"
+        label = f"1:N, {rates.identities} enrolled x {rates.samples_each}: DIR at FPIR {targets}"
+        rows.append((label, figures))
     worst = [row for row in metrics.per_identity if row.frr is not None][:3]
     rows.append(("worst identities (FRR)", ", ".join(f"{r.identity} {r.frr:.0%}" for r in worst) or "n/a"))
     return rows
@@ -231,6 +270,9 @@ def write_report(directory: Path, evaluated: list[ModelMetrics], data: str) -> l
         "det.png": curves(evaluated, det=True),
         "distances.png": histograms(evaluated),
     }
+    open_set = open_set_curves(evaluated)
+    if open_set is not None:
+        images["open_set.png"] = open_set
     written = []
     for name, png in images.items():
         write_atomic(directory / name, png)
