@@ -10,8 +10,9 @@
   `face_recognition_models` 0.3.0 (`dlib_face_recognition_resnet_model_v1.dat`, Davis King, public
   domain; the package: CC0), parsed here from dlib's own serialisation (tensors of little-endian
   float32), each affine normalisation folded into the convolution before it, and rebuilt as
-  siamcli's `dlib-resnet` encoder. Its threshold is calibrated at the equal-error point on every
-  person of celeba_subset, through detection, never on ORL, which stays a clean test.
+  siamcli's `dlib-resnet` encoder. Its operating points (1:1 at FAR 0.1%, 1:N at FPIR 1%) are
+  calibrated by scripts/calibrate_shipped.py on every person of celeba_subset, through detection,
+  never on ORL, which stays a clean test.
 - **Chip template** (siamcli/modalities/image/align.py's FACE_TEMPLATE): where MTCNN's five landmarks
   fall, on average, in the chips dlib's own alignment cuts for this encoder (printed, for review).
 
@@ -30,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from calibrate_shipped import calibrate_shipped  # scripts/, beside this one
 from torch import nn
 
 import siamcli
@@ -255,14 +257,8 @@ def write_encoder(resnet: Path, data: Path, output: Path) -> None:
     with tempfile.TemporaryDirectory(dir=output.parent) as folder:
         converted = Path(folder) / "faces.model"
         write_model(converted, converted_encoder(resnet), card)
-        calibration = siamcli.calibrate(converted, data / "celeba_subset", far=None)
+        calibrate_shipped(converted, data / "celeba_subset")
         converted.replace(output)
-    threshold = calibration.threshold
-    print(
-        f"wrote {output}: threshold {threshold.value:.4f} at the equal-error point of celeba_subset "
-        f"(FAR {threshold.far:.2%}, FRR {threshold.frr:.2%}, {threshold.n_genuine} genuine and "
-        f"{threshold.n_impostor} impostor pairs)"
-    )
 
 
 def fit_template(data: Path, limit: int = 600) -> np.ndarray:

@@ -6,9 +6,10 @@
 The weights come from the PyPI package `resemblyzer` 0.1.4 (file `resemblyzer/pretrained.pt`,
 Apache-2.0, by Corentin Jemine / Resemble AI): read once here with `torch.load(weights_only=True)`,
 so nothing in the file can run, and rebuilt as siamcli's `ge2e-lstm` encoder (three LSTMs of 256
-over 40 mel bands, a 256x256 projection). The threshold is calibrated at the equal-error point on
-every speaker of speechocean_train (children and adults), never on librispeech_10spk, which stays a
-clean test. `tests/test_pretrained_voices.py` checks the result against Resemblyzer's own output.
+over 40 mel bands, a 256x256 projection). Its operating points (1:1 at FAR 0.1%, 1:N at FPIR 1%)
+are calibrated by scripts/calibrate_shipped.py on every speaker of speechocean_train (children and
+adults), never on librispeech_10spk, which stays a clean test. `tests/test_pretrained_voices.py`
+checks the result against Resemblyzer's own output.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 import torch
+from calibrate_shipped import calibrate_shipped  # scripts/, beside this one
 
 import siamcli
 from siamcli.modalities import import_encoders
@@ -80,14 +82,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=args.output.parent) as folder:
         converted = Path(folder) / "voices.model"
         write_model(converted, converted_encoder(weights), card)
-        calibration = siamcli.calibrate(converted, args.data / "speechocean_train", far=None)
+        calibrate_shipped(converted, args.data / "speechocean_train")
         converted.replace(args.output)
-    threshold = calibration.threshold
-    print(
-        f"wrote {args.output}: threshold {threshold.value:.4f} at the equal-error point of speechocean_train "
-        f"(FAR {threshold.far:.2%}, FRR {threshold.frr:.2%}, {threshold.n_genuine} genuine and "
-        f"{threshold.n_impostor} impostor pairs)"
-    )
 
 
 if __name__ == "__main__":
