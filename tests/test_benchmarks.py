@@ -22,6 +22,7 @@ NEEDS = {
     "faces": ["orl_faces", "celeba_subset"],
     "gallery_index": [],
     "omniglot": ["omniglot_background"],
+    "open_set": ["celeba_subset", "speechocean_train"],
     "orl_faces": ["orl_faces"],
     "sounds": ["fsdd_speakers", "librispeech_10spk", "cats_dogs_audio"],
     "train_workers": ["orl_faces"],

@@ -100,11 +100,11 @@ def test_eval_compares_models_and_writes_a_report(tmp_path: Path, people: Path) 
         assert low <= line["eer"] <= high and line["min_dcf"]["p_target"] == 0.05
         assert line["tar_at_far"]["0.0001"] is None and line["tar_at_far"]["0.01"] is not None
         assert sorted(r["identity"] for r in line["per_identity"]) == [f"p{i}" for i in range(1, 9)]
-    for name in ("roc.png", "det.png", "distances.png"):
+    for name in ("roc.png", "det.png", "distances.png", "open_set.png"):
         assert (report / name).read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     assert json.loads((report / "metrics.json").read_text())[1]["model"] == str(second)
     page = (report / "report.html").read_text()
     images = _Images()
     images.feed(page)
-    assert len(images.sources) == 3 and all(src.startswith("data:image/png;base64,") for src in images.sources)
+    assert len(images.sources) == 4 and all(src.startswith("data:image/png;base64,") for src in images.sources)
     assert str(first) in page and str(second) in page and "Worst-matching identities" in page

@@ -46,7 +46,8 @@ def test_enroll_then_verify_with_the_shipped_model(tmp_path: Path, faces: Path) 
     assert accepted.returncode == 0, accepted.stderr
     (verdict,) = json_lines(accepted)
     assert verdict["decision"] == "accept" and verdict["match"] is True
-    assert verdict["distance"] < 1e-3 and verdict["threshold_source"] == "model" and verdict["threshold"] > 0
+    assert verdict["threshold_source"] == "model" and verdict["operating_point"] == "far=0.001"
+    assert verdict["score"] == verdict["distance"] < verdict["threshold"]
 
     rejected = run(gallery, "verify", str(faces / "p3" / "3.png"), "--claim", "p2", "--threshold", "0.0001")
     assert rejected.returncode == 1
@@ -60,14 +61,16 @@ def test_enroll_then_verify_with_the_shipped_model(tmp_path: Path, faces: Path) 
     assert [(v["identity"], v["decision"]) for v in verdicts] == [(p, "identified") for p in ("p1", "p2", "p3")]
     assert all(len(v["candidates"]) == 2 and v["candidates"][0]["identity"] == v["identity"] for v in verdicts)
 
-    stranger = run(gallery, "verify", str(faces / "p4" / "1.png"), "--threshold", "0.0001")
+    # 1:N decides on the open-set score (2*d1 - d2), which falls below 0 for a clear match.
+    stranger = run(gallery, "verify", str(faces / "p4" / "1.png"), "--threshold", "-0.5")
     (verdict,) = json_lines(stranger)
     assert stranger.returncode == 1 and verdict["identity"] == "unknown" and verdict["nearest"] in ("p1", "p2", "p3")
 
-    # p1 has two samples: the nearest one is the probe itself; the centroid is their normalised mean.
+    # p1 has two samples: the nearest one is the probe itself; the centroid (the default) is their
+    # normalised mean.
     probe = str(faces / "p1" / "1.png")
-    (nearest,) = json_lines(run(gallery, "verify", probe, "--claim", "p1"))
-    (centroid,) = json_lines(run(gallery, "verify", probe, "--claim", "p1", "--score", "centroid"))
+    (nearest,) = json_lines(run(gallery, "verify", probe, "--claim", "p1", "--score", "nearest"))
+    (centroid,) = json_lines(run(gallery, "verify", probe, "--claim", "p1"))
     first, second = (np.array(row["embedding"]) for row in json_lines(run(gallery, "gallery", "export"))[:2])
     mean = (first + second) / np.linalg.norm(first + second)
     assert nearest["distance"] < 1e-3

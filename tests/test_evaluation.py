@@ -15,7 +15,7 @@ from tests.helpers import tiny_model
 KEYS = [
     "identities", "samples", "genuine_pairs", "impostor_pairs", "impostor_sampling", "roc_auc", "eer",
     "eer_interval", "eer_threshold", "min_dcf", "tar_at_far", "threshold", "at_threshold", "one_shot",
-    "one_shot_interval", "intervals", "episodes", "seed", "per_identity",
+    "one_shot_interval", "intervals", "episodes", "seed", "per_identity", "open_set",
 ]  # fmt: skip
 GROUP_KEYS = ["groups", "one_shot_within_groups", "one_shot_within_groups_interval"]
 

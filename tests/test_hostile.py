@@ -281,7 +281,7 @@ def test_calibrating_through_a_symlink_and_a_changed_threshold(tmp_path: Path, f
     siamcli.enroll("p1", [faces / "p1" / "1.png"], model=link, gallery=gallery)
     siamcli.calibrate(link, faces, far=0.1)
     assert link.is_symlink() and siamcli.load_model(model).card.threshold.operating_point == "far=0.1"
-    result = run("verify", str(faces / "p1" / "2.png"), "-g", str(gallery))
+    result = run("verify", str(faces / "p1" / "2.png"), "--claim", "p1", "-g", str(gallery))
     assert result.returncode in (0, 1)
     (warning,) = result.stderr.strip().splitlines()
     assert "threshold is" in warning and "0.8000 when this gallery was enrolled" in warning
