@@ -13,7 +13,14 @@ from datetime import datetime, timezone
 from typing import Any
 
 from siamcli.core.distances import check_threshold, get_distance
-from siamcli.core.openset import OperatingPoint, check_score_threshold, extrapolated, threshold_for_size
+from siamcli.core.openset import (
+    ClaimPoint,
+    OperatingPoint,
+    check_score_threshold,
+    claim_threshold,
+    extrapolated,
+    threshold_for_size,
+)
 from siamcli.core.registry import Spec
 from siamcli.core.settings import from_json, require, to_json
 from siamcli.core.thresholds import Threshold
@@ -46,12 +53,25 @@ class ThresholdRecord:
     n_genuine: int | None = None
     n_impostor: int | None = None
     calibrated_on: CalibratedOn = field(default_factory=lambda: CalibratedOn("unknown"))
+    # at the same FAR, for a claimed identity enrolled with several samples (their centroid); none: not calibrated
+    by_samples: list[ClaimPoint] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         check_threshold(self.value)
+        counts = [point.samples_each for point in self.by_samples]
+        if counts != sorted(set(counts)) or any(count < 2 for count in counts):
+            raise ValueError("threshold.by_samples: distinct numbers of samples from 2 up, in order")
+        for point in self.by_samples:
+            check_threshold(point.threshold)
+
+    def for_samples(self, samples_each: int) -> float:
+        """The threshold for a claimed identity of this many enrolled samples."""
+        return claim_threshold(self.value, self.by_samples, samples_each)
 
     @classmethod
-    def of(cls, threshold: Threshold, calibrated_on: CalibratedOn) -> ThresholdRecord:
+    def of(
+        cls, threshold: Threshold, calibrated_on: CalibratedOn, by_samples: list[ClaimPoint] | None = None
+    ) -> ThresholdRecord:
         return cls(
             threshold.value,
             threshold.operating_point,
@@ -60,6 +80,7 @@ class ThresholdRecord:
             threshold.n_genuine,
             threshold.n_impostor,
             calibrated_on,
+            by_samples or [],
         )
 
     def to_json(self) -> dict[str, Any]:

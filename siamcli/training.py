@@ -18,7 +18,7 @@ from siamcli.core.distances import get_distance
 from siamcli.core.encoders import Ensemble, build_encoder
 from siamcli.core.losses import LOSSES
 from siamcli.core.miners import MINERS
-from siamcli.core.openset import DEFAULT_FPIR, OperatingPoint, calibrate_open_set
+from siamcli.core.openset import DEFAULT_FPIR, ClaimPoint, OperatingPoint, calibrate_claims, calibrate_open_set
 from siamcli.core.registry import Spec
 from siamcli.core.sampling import identity_batches
 from siamcli.core.thresholds import Threshold, calibrate, equal_error_rate
@@ -58,6 +58,7 @@ class TrainResult:
     encoder_spec: Spec  # rebuilds `encoder`
     embedding_dim: int
     threshold: Threshold
+    claim_points: list[ClaimPoint]  # 1:1 thresholds for claims of several samples, at the threshold's FAR
     open_set: list[OperatingPoint]  # 1:N thresholds at DEFAULT_FPIR; empty where too few identities
     val_eer: float | None  # of the final (ensembled) encoder
     seconds: float
@@ -292,6 +293,8 @@ def _train(
     embeddings = embed_decoded(encoder, calibration)
     distance = get_distance(config.distance)
     trials = Trials.all_pairs(embeddings, calibration.labels, distance)
+    threshold = calibrate(trials, config.far)
+    claim_points = calibrate_claims(embeddings, calibration.labels, distance, max(threshold.far, 1e-9), config.seed)
     try:
         open_set = calibrate_open_set(embeddings, calibration.labels, distance, DEFAULT_FPIR, config.seed)
     except ValueError:  # too few identities to hold a gallery and strangers
@@ -300,7 +303,8 @@ def _train(
         encoder=encoder.eval(),
         encoder_spec=spec,
         embedding_dim=int(embeddings.shape[1]),
-        threshold=calibrate(trials, config.far),
+        threshold=threshold,
+        claim_points=claim_points,
         open_set=open_set,
         val_eer=None if val_set is None else equal_error_rate(trials)[0],
         seconds=time.perf_counter() - start,

@@ -156,6 +156,9 @@ def test_audio_end_to_end_through_the_same_commands(voice_model: tuple[Path, Pat
     assert card.modality == "audio" and card.preprocessing.sample_rate == 8000 and card.kind == "sounds"
     report = siamcli_api.evaluate([model], unseen, episodes=100).models[0].metrics
     assert report.identities == 4 and report.genuine_pairs == 40 and 0 <= report.eer <= 1
+    # 1:N is calibrated for sounds as for faces: nothing in it is of one modality.
+    assert card.open_set is not None and card.open_set.calibrated_on.source == card.threshold.calibrated_on.source
+    assert {r.identities for r in report.open_set} == {2} and report.open_set[0].at_operating_point is not None
 
     gallery = str(tmp_path / "g.db")
     first, second = str(unseen / "v9" / "1.wav"), str(unseen / "v9" / "2.wav")
@@ -166,6 +169,8 @@ def test_audio_end_to_end_through_the_same_commands(voice_model: tuple[Path, Pat
     assert verdict["decision"] == "accept" and verdict["distance"] < 1e-3
     (verdict,) = json_lines(siamcli("verify", second, "--gallery", gallery, "--threshold", "1.999"))
     assert verdict["identity"] == "bob"
+    (verdict,) = json_lines(siamcli("verify", second, "--gallery", gallery))
+    assert verdict["operating_point"] == "fpir=0.01 at 1 identity" and verdict["threshold_source"] == "model"
 
     mixed = siamcli("verify", first, str(tmp_path / "face.png"), "--gallery", gallery)
     assert mixed.returncode == 2 and "mix audio and image" in mixed.stderr

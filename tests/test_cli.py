@@ -44,6 +44,7 @@ def test_train_writes_a_model_with_complete_metadata(trained: tuple[Path, Path, 
     assert card.preprocessing.size == (32, 28) and card.distance == "euclidean"
     assert card.threshold.operating_point == "eer" and card.threshold.value > 0
     assert card.threshold.calibrated_on.source == "validation identities"
+    assert card.open_set is None  # 2 held-out identities hold no gallery with strangers beside it
     training = card.training
     assert training.identities == 10 and training.samples == 60
     assert len(training.val_identities) == 2 and not set(training.val_identities) & set(training.train_identities)

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from siamcli.model import load_model
 from tests.conftest import write_drawn_dataset
 from tests.helpers import json_lines, siamcli, tiny_model
 
@@ -46,7 +47,9 @@ def test_enroll_then_verify_with_the_shipped_model(tmp_path: Path, faces: Path) 
     assert accepted.returncode == 0, accepted.stderr
     (verdict,) = json_lines(accepted)
     assert verdict["decision"] == "accept" and verdict["match"] is True
-    assert verdict["threshold_source"] == "model" and verdict["operating_point"] == "far=0.001"
+    # p2 has two samples enrolled: the 1:1 threshold calibrated for the centroid of two
+    assert verdict["threshold_source"] == "model" and verdict["operating_point"] == "far=0.001 at 2 samples"
+    assert verdict["threshold"] == pytest.approx(load_model("default:image").card.threshold.for_samples(2), rel=1e-5)
     assert verdict["score"] == verdict["distance"] < verdict["threshold"]
 
     rejected = run(gallery, "verify", str(faces / "p3" / "3.png"), "--claim", "p2", "--threshold", "0.0001")

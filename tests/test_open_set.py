@@ -17,12 +17,15 @@ import torch
 from siamcli.core.distances import get_distance
 from siamcli.core.encoders import build_encoder
 from siamcli.core.openset import (
+    ClaimPoint,
     OperatingPoint,
+    calibrate_claims,
     calibrate_open_set,
     draw_galleries,
     extrapolated,
     identity_groups,
     open_set_rates,
+    score_galleries,
     threshold_for_size,
 )
 from siamcli.core.registry import Spec
@@ -206,11 +209,16 @@ def test_eval_dir_and_fpir_equal_a_direct_count(tmp_path: Path) -> None:
         assert dirs == sorted(dirs)
 
 
-def test_calibration_names_at_most_the_share_of_strangers_asked_for_on_held_out_identities() -> None:
+def clusters(identities: int, samples: int, spread: float) -> tuple[np.ndarray, np.ndarray]:
+    """Identities as clusters of 16-d embeddings around random centres."""
     rng = np.random.default_rng(0)
-    centres = rng.normal(size=(160, 16))
-    embeddings = np.concatenate([centres[i] + 0.6 * rng.normal(size=(4, 16)) for i in range(160)]).astype(np.float32)
-    labels = np.repeat(np.arange(160), 4)
+    centres = rng.normal(size=(identities, 16))
+    embeddings = np.concatenate([c + spread * rng.normal(size=(samples, 16)) for c in centres]).astype(np.float32)
+    return embeddings, np.repeat(np.arange(identities), samples)
+
+
+def test_calibration_names_at_most_the_share_of_strangers_asked_for_on_held_out_identities() -> None:
+    embeddings, labels = clusters(160, 4, spread=0.6)
     distance = get_distance("euclidean")
     points = calibrate_open_set(embeddings[: 80 * 4], labels[: 80 * 4], distance, 0.05)
     assert max(p.identities for p in points) == 80 - 16 and {p.samples_each for p in points} == {1, 2, 3}
@@ -224,6 +232,63 @@ def test_calibration_names_at_most_the_share_of_strangers_asked_for_on_held_out_
     (held_out,) = [r for r in rates if (r.identities, r.samples_each) == (largest, 1)]
     assert held_out.at_operating_point is not None
     assert 0.02 <= held_out.at_operating_point.fpir <= 0.08 and held_out.at_operating_point.dir > 0.5
+
+
+def test_a_claim_of_several_samples_is_decided_at_the_threshold_calibrated_for_their_centroid(tmp_path: Path) -> None:
+    model_path = composed_model(tmp_path / "m.model")
+    card = load_model(model_path).card
+    by_samples = [ClaimPoint(2, 0.8, 0.1), ClaimPoint(3, 0.7, 0.05)]
+    write_model(
+        model_path,
+        build_encoder(card.encoder),
+        dataclasses.replace(card, threshold=dataclasses.replace(card.threshold, by_samples=by_samples)),
+    )
+    model, gallery = load_model(model_path), tmp_path / "g.db"
+    enroll_basis(gallery, model_path, range(4))
+    rng = np.random.default_rng(1)
+    with Gallery.open(gallery) as opened:  # person0 gains two more samples: three in all
+        extra = [unit(basis(0) + 0.3 * unit(rng.normal(size=DIM))) for _ in range(2)]
+        opened.enroll(
+            model_ref(model, str(model_path)),
+            "person0",
+            [NewSample(f"/x/{i}", f"{i + 90:064d}", e) for i, e in enumerate(extra)],
+        )
+    probe = unit(basis(0) + 0.4 * unit(rng.normal(size=DIM)))[None]
+
+    def claim(name: str, score: str = "centroid") -> Verdict:
+        with Gallery.open(gallery) as opened:
+            verifier = Verifier.for_collection(opened, model, model_ref(model, str(model_path)), name, None, score)
+            (verdict,) = verifier.decide([Path("probe")], probe)
+            return verdict
+
+    three, one, nearest = claim("person0"), claim("person1"), claim("person0", "nearest")
+    assert (three.threshold, three.operating_point) == (0.7, "far=0.001 at 3 samples")
+    assert (one.threshold, one.operating_point) == (ONE_TO_ONE, "far=0.001")
+    assert nearest.threshold == ONE_TO_ONE  # calibrated for centroids only
+    assert card.threshold.for_samples(2) == ONE_TO_ONE  # a card without them keeps one threshold
+    with pytest.raises(ValueError, match="by_samples"):
+        dataclasses.replace(card.threshold, by_samples=[ClaimPoint(3, 0.7, 0.1), ClaimPoint(2, 0.8, 0.1)])
+
+
+def test_claims_of_several_samples_keep_the_false_accept_rate_on_held_out_identities() -> None:
+    embeddings, labels = clusters(160, 6, spread=0.8)
+    distance = get_distance("euclidean")
+    calibration, held_out = labels < 80, labels >= 80
+    points = calibrate_claims(embeddings[calibration], labels[calibration], distance, 0.01)
+    assert [p.samples_each for p in points] == [2, 3, 5]
+    single = np.sort(
+        np.asarray(distance.pairwise(embeddings[calibration], embeddings[calibration]))[
+            labels[calibration][:, None] != labels[calibration][None]
+        ]
+    )
+    pairs = float(single[int(0.01 * single.size)])
+    assert all(p.threshold < pairs for p in points)  # a centroid is nearer to everyone: stricter
+    for point in points:
+        measured = score_galleries(embeddings[held_out], labels[held_out], distance, 1, point.samples_each, 200)
+        _, far = measured.at(point.threshold)
+        assert 0.005 <= far <= 0.02
+        # the single pairs' threshold would have let in far more
+        assert measured.at(pairs)[1] > 1.5 * far
 
 
 def test_calibrate_fpir_sets_the_operating_point_the_next_verify_uses(tmp_path: Path) -> None:

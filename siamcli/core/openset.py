@@ -269,6 +269,48 @@ def calibrate_open_set(
     return points
 
 
+@dataclass(frozen=True)
+class ClaimPoint:
+    """The 1:1 threshold for a claimed identity enrolled with `samples_each` samples (their centroid),
+    and the share of its genuine probes rejected there."""
+
+    samples_each: int
+    threshold: float
+    frr: float
+
+
+CLAIM_SAMPLES_EACH = (2, 3, 5)  # beside 1, which every pair of samples calibrates
+
+
+def calibrate_claims(
+    embeddings: np.ndarray, labels: np.ndarray, distance: Distance, far: float, seed: int = 0
+) -> list[ClaimPoint]:
+    """1:1 thresholds at false-accept rate `far` for claims against the centroid of 2, 3 and 5
+    enrolled samples, where enough identities have a probe beyond them. A centroid sits nearer to
+    everyone than one sample does, so the threshold of single pairs would accept more impostors
+    (on celeba_subset 0.1% with one sample, 0.55% with three): a claim is a gallery of one identity,
+    every other identity's samples its impostors."""
+    labels = np.asarray(labels)
+    groups = identity_groups(labels)
+    points = []
+    for samples_each in CLAIM_SAMPLES_EACH:
+        if len(groups) < 2 or not any(len(group) > samples_each for group in groups):
+            break
+        rounds = rounds_for(far, 1, len(labels) * (len(groups) - 1) / len(groups))
+        scored = score_galleries(embeddings, labels, distance, 1, samples_each, rounds, seed)
+        threshold = scored.threshold_at(far)
+        points.append(ClaimPoint(samples_each, threshold, 1.0 - scored.at(threshold)[0]))
+    return points
+
+
+def claim_threshold(pairs: float, points: Sequence[ClaimPoint], samples_each: int) -> float:
+    """The 1:1 threshold for a claimed identity of `samples_each` samples: `pairs` (the single-sample
+    threshold) for one, linear between the calibrated numbers, the largest's beyond."""
+    known = [(1, pairs)] + [(point.samples_each, point.threshold) for point in points]
+    counts, values = zip(*known)
+    return float(np.interp(max(1, samples_each), counts, values))
+
+
 EVAL_SIZES = (10, 100, 1000)  # gallery sizes eval reports, where the data holds them and strangers
 EVAL_SAMPLES_EACH = (1, 3)
 EVAL_FPIRS = (0.01, 0.05, 0.1)

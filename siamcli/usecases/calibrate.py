@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from siamcli.core.openset import DEFAULT_FPIR, MIN_STRANGERS, calibrate_open_set
+from siamcli.core.openset import DEFAULT_FPIR, MIN_STRANGERS, calibrate_claims, calibrate_open_set
 from siamcli.core.thresholds import calibrate as calibrate_trials
 from siamcli.data.dataset import Dataset, scan_dataset
 from siamcli.errors import SiamcliError
@@ -116,7 +116,10 @@ def threshold_for(scored: ScoredPairs, dataset: Dataset, far: float | None, orig
             f"(it needs {_count_text(1 / far)}): add identities, or use --far {max(far, 1 / n_impostor * 10):.2g} "
             "or --eer"
         )
-    return ThresholdRecord.of(calibrate_trials(trials, far), origin)
+    threshold = calibrate_trials(trials, far)
+    # claims against the centroid of several samples, at the FAR reached on single pairs (so --eer too)
+    by_samples = calibrate_claims(scored.embeddings, scored.labels, scored.distance, max(threshold.far, 1e-9))
+    return ThresholdRecord.of(threshold, origin, by_samples)
 
 
 def _count_text(count: float) -> str:

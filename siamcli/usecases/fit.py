@@ -102,7 +102,7 @@ def fit(
         embedding_dim=result.embedding_dim,
         preprocessing=recipe.preprocessing,
         distance=config.distance,
-        threshold=ThresholdRecord.of(result.threshold, calibrated_on),
+        threshold=ThresholdRecord.of(result.threshold, calibrated_on, result.claim_points),
         open_set=OpenSetRecord(DEFAULT_FPIR, result.open_set, calibrated_on) if result.open_set else None,
         training=TrainingRecord(
             data=str(Path(data_dir).resolve()),

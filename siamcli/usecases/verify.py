@@ -150,11 +150,10 @@ class Verifier:
             value, source, point = threshold, "option", "option"
         elif claim is None:
             value, source, point = _open_set_threshold(gallery, collection, model)
-        elif collection.threshold is not None:
-            value, source, point = collection.threshold.value, "gallery", collection.threshold.operating_point
         else:
-            value, source, point = model.threshold, "model", model.card.threshold.operating_point
-            _warn_if_recalibrated(gallery, collection, model)
+            value, source, point = _claim_threshold(collection, model, len(enrolled.embeddings), score)
+            if source == "model":
+                _warn_if_recalibrated(gallery, collection, model)
         return cls(model, search, value, source, point, claim, top_k)
 
     def verdicts(self, paths: Sequence[Path]) -> Iterator[Verdict | Unusable]:
@@ -192,7 +191,7 @@ def _open_set_threshold(gallery: Gallery, collection: Collection, model: Model) 
     identities, samples_each = len(counts), sum(counts) / max(len(counts), 1)
     for record, source in ((collection.open_set, "gallery"), (model.card.open_set, "model")):
         if record is not None:
-            point = f"{record.operating_point} at {identities} identities"
+            point = f"{record.operating_point} at {identities} identit{'y' if identities == 1 else 'ies'}"
             if record.extrapolated(identities):
                 largest = record.points[-1].identities
                 warnings.warn(
@@ -213,6 +212,18 @@ def _open_set_threshold(gallery: Gallery, collection: Collection, model: Model) 
         stacklevel=3,
     )
     return model.threshold, "model", model.card.threshold.operating_point
+
+
+def _claim_threshold(collection: Collection, model: Model, samples: int, score: str) -> tuple[float, str, str]:
+    """The 1:1 threshold for a claimed identity of `samples` enrolled samples: the collection's
+    calibration, else the model's. Thresholds for several samples were calibrated on centroids; the
+    nearest of several samples gets the single-sample one (and more chances to let an impostor in)."""
+    record, source = (
+        (collection.threshold, "gallery") if collection.threshold is not None else (model.card.threshold, "model")
+    )
+    if score != "centroid" or samples < 2 or not record.by_samples:
+        return record.value, source, record.operating_point
+    return record.for_samples(samples), source, f"{record.operating_point} at {samples} samples"
 
 
 def _warn_if_recalibrated(gallery: Gallery, collection: Collection, model: Model) -> None:
