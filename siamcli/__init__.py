@@ -10,6 +10,10 @@ The Python API, the same use cases as the command line:
     siamcli.enroll("alice", ["alice.pgm"], gallery="gallery.db")
     for verdict in siamcli.verify(["probe.pgm"], claim="alice", gallery="gallery.db"):
         print(verdict.decision, verdict.distance)
+    live = siamcli.LivenessSettings()                                # the shipped liveness model
+    for verdict in siamcli.verify(["door.jpg"], claim="alice", liveness=live):
+        print(verdict.decision, verdict.liveness.score)              # spoof: a printed photo
+    siamcli.train_liveness("my_camera/", "my_camera.liveness")     # live/ and spoof/ frames
     model = siamcli.load_model("faces.model")                      # model.embed(paths) -> numpy
     with siamcli.open_gallery("gallery.db") as gallery: ...
 
@@ -30,6 +34,8 @@ _API = {
     "enroll": ("siamcli.usecases.enroll", "enroll"),
     "verify": ("siamcli.usecases.verify", "verify"),
     "embed": ("siamcli.usecases.embed", "embed"),
+    "train_liveness": ("siamcli.usecases.liveness", "train_liveness"),
+    "LivenessSettings": ("siamcli.usecases.liveness", "LivenessSettings"),
     "load_model": ("siamcli.model", "load_model"),
     "open_gallery": ("siamcli.gallery", "open_gallery"),
     "SiamcliError": ("siamcli.errors", "SiamcliError"),

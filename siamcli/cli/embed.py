@@ -5,6 +5,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from siamcli.cli.options import LivenessModelOption, LivenessOption, LivenessThresholdOption, liveness_settings
+
 
 def embed_command(
     files: Annotated[list[str], typer.Argument(help="Sample files; '-' reads one path per line from stdin.")],
@@ -12,10 +14,14 @@ def embed_command(
         Optional[Path],
         typer.Option("--model", "-m", help="Model file \\[default: the shipped model for the files' type]."),
     ] = None,
+    liveness: LivenessOption = False,
+    liveness_model: LivenessModelOption = None,
+    liveness_threshold: LivenessThresholdOption = None,
 ) -> None:
     """Print one JSON line per input: {"path": ..., "embedding": [...]}, and for faces where the face
     was found: "face": {"box": [left, top, right, bottom], "landmarks": [[x, y] of the eyes, nose tip
-    and mouth corners], "score": ...}.
+    and mouth corners], "score": ...}; with --liveness, "liveness": {"score": ..., "live": true|false,
+    "threshold": ...}.
 
     A file that cannot be embedded is named on stderr and the others still are; the exit status is
     then 2."""
@@ -26,7 +32,8 @@ def embed_command(
     from siamcli.usecases.embed import embed
 
     any_problem = False
-    for result in embed(expand_paths(files), model=model):
+    settings = liveness_settings(liveness, liveness_model, liveness_threshold)
+    for result in embed(expand_paths(files), model=model, liveness=settings):
         if isinstance(result, Unusable):
             note(f"siamcli: {result.problem}")
             any_problem = True

@@ -1,11 +1,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
-from siamcli.cli.options import GalleryOption, ModelOption
+from siamcli.cli.options import (
+    GalleryOption,
+    LivenessModelOption,
+    LivenessOption,
+    LivenessThresholdOption,
+    ModelOption,
+    liveness_settings,
+)
 
 SHOWN_REFUSALS = 10  # refused files named one per line; beyond, a count
 
@@ -25,9 +32,15 @@ def enroll_command(
     ] = None,
     model: ModelOption = None,
     gallery: GalleryOption = None,
+    liveness: LivenessOption = False,
+    liveness_model: LivenessModelOption = None,
+    liveness_threshold: LivenessThresholdOption = None,
 ) -> None:
     """Embed reference samples of NAME and store them in the gallery (the same file twice is stored once);
-    or, with --folders DIR, those of every identity in DIR."""
+    or, with --folders DIR, those of every identity in DIR.
+
+    With --liveness, a face judged not live is not enrolled: NAME FILE... enrolls nothing, --folders
+    refuses that file."""
     from siamcli.cli.inputs import expand_paths
     from siamcli.cli.output import note
     from siamcli.errors import SiamcliError
@@ -35,26 +48,27 @@ def enroll_command(
     from siamcli.usecases.enroll import enroll
 
     path = gallery_path(gallery)
+    live = liveness_settings(liveness, liveness_model, liveness_threshold)
     if folders is not None:
         if name is not None or files:
             raise SiamcliError("enroll: give NAME FILE... or --folders DIR, not both")
-        enroll_folders_command(folders, model, path)
+        enroll_folders_command(folders, model, path, live)
         return
     if name is None or not files:
         raise SiamcliError("enroll: give NAME and at least one FILE (or --folders DIR)")
-    report = enroll(name, expand_paths(files), model=model, gallery=path)
+    report = enroll(name, expand_paths(files), model=model, gallery=path, liveness=live)
     already = f" ({report.already} already enrolled)" if report.already else ""
     added = f"{report.added} sample{'s' * (report.added != 1)}"
     note(f"{name.strip()}: {added} enrolled{already} in {path} with {report.collection.model}")
 
 
-def enroll_folders_command(folders: Path, model: Path | None, gallery: Path) -> None:
+def enroll_folders_command(folders: Path, model: Path | None, gallery: Path, liveness: Any) -> None:
     from siamcli.cli.output import note
     from siamcli.cli.progress import FileProgress
     from siamcli.usecases.enroll import enroll_folders
 
     with FileProgress("enrolling") as progress:
-        report = enroll_folders(folders, model=model, gallery=gallery, on_progress=progress.update)
+        report = enroll_folders(folders, model=model, gallery=gallery, on_progress=progress.update, liveness=liveness)
     for refusal in report.refused[:SHOWN_REFUSALS]:
         note(f"siamcli: {refusal.problem}")
     if len(report.refused) > SHOWN_REFUSALS:

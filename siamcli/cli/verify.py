@@ -5,7 +5,15 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from siamcli.cli.options import GalleryOption, JsonOption, ModelOption
+from siamcli.cli.options import (
+    GalleryOption,
+    JsonOption,
+    LivenessModelOption,
+    LivenessOption,
+    LivenessThresholdOption,
+    ModelOption,
+    liveness_settings,
+)
 
 
 class Score(str, Enum):
@@ -32,10 +40,16 @@ def verify_command(
     model: ModelOption = None,
     gallery: GalleryOption = None,
     json_output: JsonOption = False,
+    liveness: LivenessOption = False,
+    liveness_model: LivenessModelOption = None,
+    liveness_threshold: LivenessThresholdOption = None,
 ) -> None:
     """Verify probes against a claimed identity, or identify them among everyone enrolled.
 
-    Exit status: 0 every probe accepted or identified, 1 some rejected or unknown, 2 an error.
+    With --liveness, a face judged not live (a printed photo held to the camera) is a spoof, whatever
+    its distance.
+
+    Exit status: 0 every probe accepted or identified, 1 some rejected, unknown or spoof, 2 an error.
     """
     from siamcli.cli.inputs import expand_paths
     from siamcli.cli.output import note, print_json, want_json
@@ -49,6 +63,7 @@ def verify_command(
         score=score.value,
         model=model,
         gallery=gallery,
+        liveness=liveness_settings(liveness, liveness_model, liveness_threshold),
     )
     as_json = want_json(json_output)
     rows: list[dict[str, Any]] = []
@@ -75,6 +90,8 @@ def _print_table(rows: list[dict[str, Any]], claim: str | None) -> None:
 
     columns = ["probe", "identity" if claim is None else "claim", "distance"] + ["score"] * (claim is None)
     columns += ["threshold", "decision"]
+    with_liveness = any("liveness" in row for row in rows)
+    columns += ["liveness"] * with_liveness
     with_candidates = any("candidates" in row for row in rows)
     cells = []
     for row in rows:
@@ -86,8 +103,13 @@ def _print_table(rows: list[dict[str, Any]], claim: str | None) -> None:
             f"{row['threshold']:.4f} ({row['threshold_source']})",
             Text(row["decision"], style="green" if row["match"] else "red"),
         ]
+        if with_liveness:
+            live = row["liveness"]
+            line.append(f"{live['score']:.3f} {'live' if live['live'] else 'not live'}")
         if with_candidates:
             line.append(", ".join(f"{c['identity']} {c['distance']:.3f}" for c in row.get("candidates", [])))
         cells.append(line)
     title = f"claim: {claim}" if claim else "identification"
-    print_table(title, columns + ["candidates"] * with_candidates, cells, right=("distance", "score", "threshold"))
+    print_table(
+        title, columns + ["candidates"] * with_candidates, cells, right=("distance", "score", "threshold", "liveness")
+    )

@@ -19,6 +19,7 @@ from siamcli.gallery.index import open_search, refresh
 from siamcli.modalities import all_suffixes
 from siamcli.model import Model, Unusable
 from siamcli.usecases.choice import choose_model
+from siamcli.usecases.liveness import Liveness, LivenessSettings, liveness_check
 
 
 def enroll(
@@ -27,24 +28,38 @@ def enroll(
     *,
     model: Path | str | None = None,
     gallery: Path | None = None,
+    liveness: LivenessSettings | None = None,
 ) -> EnrolReport:
     """Embed `files` as NAME's samples and store them in the gallery (created on first enrolment).
 
     Every file is decoded and embedded before the gallery is written or created: one bad file,
     nothing enrolled and nothing left on disk. Without `model`, the model of the gallery's collection
-    for these files, else the shipped one."""
+    for these files, else the shipped one. With `liveness`, a face judged not live refuses the whole
+    enrolment, naming its file."""
     name = check_identity_name(name)
     path = gallery_path(gallery)
     paths = [Path(f) for f in files]
     with open_if_present(path) as existing:
         chosen, ref = choose_model(existing, paths, model)
     embeddings = chosen.embed(paths)
+    check = liveness_check(liveness, chosen)
+    if check is not None:
+        for file in paths:
+            refuse_if_spoof(file, check(file, None))
     samples = [NewSample(path_text(p.resolve()), sha256_of(p), e) for p, e in zip(paths, embeddings)]
     with Gallery.open(path, create=True) as opened:
         report = opened.enroll(ref, name, samples)
         # Opening the search brings its index current, as refresh does after every other write.
         flag_near_copies(open_search(opened, report.collection), name, paths, embeddings, chosen)
     return report
+
+
+def refuse_if_spoof(path: Path, liveness: Liveness) -> None:
+    if not liveness.live:
+        raise SiamcliError(
+            f"{path}: not enrolled, its face was judged not live (liveness {liveness.score:.3f}, below "
+            f"{liveness.threshold:.3f}): a photo of a photo or a screen?"
+        )
 
 
 NEAR_COPY = 0.05  # of the model's threshold: closer than this, two samples are one picture or recording
@@ -89,13 +104,15 @@ def enroll_folders(
     model: Path | str | None = None,
     gallery: Path | None = None,
     on_progress: Callable[[int, int], None] = lambda done, total: None,
+    liveness: LivenessSettings | None = None,
 ) -> FoldersReport:
     """Enroll every subfolder of `folder` as one identity (the folder's name), its files as samples.
 
     Resumable: content already enrolled for its identity (by SHA-256) is skipped without decoding.
     Files are embedded and committed FOLDER_BATCH at a time, so an interrupted run keeps every batch
     before the one it was in. A file that cannot be used (corrupt, no face, enrolled as someone else)
-    is refused and reported; the others are still enrolled. `on_progress(done, total)` counts files."""
+    is refused and reported; the others are still enrolled, and so is, with `liveness`, a face judged
+    not live. `on_progress(done, total)` counts files."""
     dataset = scan_dataset(Path(folder), all_suffixes())
     names = [check_identity_name(identity.name) for identity in dataset.identities]
     files = [(name, path) for name, identity in zip(names, dataset.identities) for path in identity.files]
@@ -104,6 +121,7 @@ def enroll_folders(
         chosen, ref = choose_model(existing, [file for _, file in files], model)
         collection = existing.collection(ref.fingerprint) if existing is not None else None
         owners = existing.owners(collection) if existing is not None and collection is not None else {}
+    check = liveness_check(liveness, chosen)
 
     report = FoldersReport(path, ref.model, 0, 0, 0)
     present: set[str] = set()  # identities with samples in the gallery once this run is done
@@ -129,8 +147,14 @@ def enroll_folders(
         queued = {file: (name, digest) for name, file, digest in batch}
         for chunk in chosen.embed_each(list(queued)):
             samples: dict[str, list[NewSample]] = {}
-            for file, embedding in zip(chunk.paths, chunk.embeddings):
+            for file, embedding, found in zip(chunk.paths, chunk.embeddings, chunk.found):
                 name, digest = queued[file]
+                if check is not None:
+                    try:
+                        refuse_if_spoof(file, check(file, found))
+                    except SiamcliError as error:
+                        report.refused.append(Unusable(file, str(error)))
+                        continue
                 samples.setdefault(name, []).append(NewSample(path_text(file.resolve()), digest, embedding))
             with Gallery.open(path, create=True) as opened:
                 report.enrolled += opened.enroll_many(ref, list(samples.items())).added

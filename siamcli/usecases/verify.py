@@ -20,6 +20,7 @@ from siamcli.gallery import Collection, Gallery, ModelRef, gallery_path
 from siamcli.gallery.index import open_search
 from siamcli.model import Model, Unusable
 from siamcli.usecases.choice import choose_model
+from siamcli.usecases.liveness import Liveness, LivenessCheck, LivenessSettings, liveness_check
 
 
 @dataclass
@@ -31,8 +32,9 @@ class Verdict:
     threshold: float
     threshold_source: str  # option | gallery | model
     operating_point: str  # far=0.001 (1:1), fpir=0.01 at 100 identities (1:N), or "option"
-    decision: str  # accept | reject (1:1), identified | unknown (1:N)
+    decision: str  # accept | reject (1:1), identified | unknown (1:N); spoof: not live, whatever the distance
     candidates: list[tuple[str, float]] = field(default_factory=list)
+    liveness: Liveness | None = None  # with --liveness
 
     @property
     def match(self) -> bool:
@@ -41,7 +43,7 @@ class Verdict:
     def to_dict(self) -> dict[str, Any]:
         result: dict[str, Any] = {
             "path": self.path,
-            "identity": self.identity if self.decision != "unknown" else "unknown",
+            "identity": self.identity if self.decision not in ("unknown", "spoof") else "unknown",
             "nearest": self.identity,
             "distance": self.distance,
             "score": self.score,
@@ -53,6 +55,8 @@ class Verdict:
         }
         if self.candidates:
             result["candidates"] = [{"identity": name, "distance": d} for name, d in self.candidates]
+        if self.liveness is not None:
+            result["liveness"] = self.liveness.to_json()
         return result
 
 
@@ -65,6 +69,7 @@ def verify(
     score: str = "centroid",
     model: Path | str | None = None,
     gallery: Path | None = None,
+    liveness: LivenessSettings | None = None,
 ) -> Iterator[Verdict | Unusable]:
     """A verdict for each probe, in order, streamed a chunk of files at a time.
 
@@ -73,7 +78,8 @@ def verify(
     identity when its open-set score (siamcli/core/openset.py) is up to the 1:N threshold for the
     number of identities enrolled. Both thresholds are the collection's calibrated ones, else the
     model's; `threshold` overrides either. `score` is "centroid" (each identity's mean) or "nearest"
-    (the closest enrolled sample)."""
+    (the closest enrolled sample). With `liveness`, a face judged not live is a "spoof", whatever
+    its distance."""
     if claim is not None and top_k:
         raise SiamcliError("--top-k lists candidates for identification; drop it, or drop --claim")
     if score not in SCORES:
@@ -88,6 +94,7 @@ def verify(
     try:
         loaded, ref = choose_model(opened, paths, model)
         verifier = Verifier.for_collection(opened, loaded, ref, claim, threshold, score, top_k)
+        verifier.liveness = liveness_check(liveness, loaded)
     except BaseException:
         opened.close(failed=True)
         raise
@@ -123,6 +130,7 @@ class Verifier:
     operating_point: str
     claim: str | None
     top_k: int = 0
+    liveness: LivenessCheck | None = None
 
     @classmethod
     def for_collection(
@@ -159,7 +167,15 @@ class Verifier:
     def verdicts(self, paths: Sequence[Path]) -> Iterator[Verdict | Unusable]:
         for chunk in self.model.embed_each(paths):
             yield from chunk.unusable
-            yield from self.decide(chunk.paths, chunk.embeddings)
+            verdicts = self.decide(chunk.paths, chunk.embeddings)
+            if self.liveness is None:
+                yield from verdicts
+                continue
+            for verdict, path, found in zip(verdicts, chunk.paths, chunk.found):
+                verdict.liveness = self.liveness(path, found)
+                if not verdict.liveness.live:
+                    verdict.decision = "spoof"
+                yield verdict
 
     def decide(self, paths: Sequence[Path], embeddings: np.ndarray) -> Iterator[Verdict]:
         wanted = max(1 if self.claim is not None else 2, self.top_k)
