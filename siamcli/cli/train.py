@@ -11,6 +11,8 @@ from siamcli.recipes import RECIPES, default_text
 from siamcli.trainconfig import UserSetting, user_settings
 
 KINDS = "; ".join(f"{kind}: {recipe.summary}" for kind, recipe in RECIPES.items())
+LIVENESS = "liveness: adapt the liveness model to your camera (DATA_DIR holds live/ and spoof/ frames)"
+LIVENESS_SETTINGS = ("epochs", "lr", "batch_size", "seed")
 
 
 def _setting_option(setting: UserSetting) -> inspect.Parameter:
@@ -25,8 +27,13 @@ def _setting_option(setting: UserSetting) -> inspect.Parameter:
 
 
 def train_command(
-    kind: Annotated[str, typer.Argument(help=f"What the samples are: {KINDS}.", metavar="|".join(RECIPES))],
-    data_dir: Annotated[Path, typer.Argument(help="Folder with one subfolder per identity.")],
+    kind: Annotated[
+        str,
+        typer.Argument(help=f"What the samples are: {KINDS}; {LIVENESS}.", metavar="|".join([*RECIPES, "liveness"])),
+    ],
+    data_dir: Annotated[
+        Path, typer.Argument(help="Folder with one subfolder per identity (liveness: live/ and spoof/).")
+    ],
     output: Annotated[Path, typer.Option("-o", "--output", help="Model file to write (safetensors).")],
     *,
     val_identities: Annotated[
@@ -62,7 +69,19 @@ def train_command(
     """Train a shared-weight encoder with the contrastive loss and write it, calibrated, to one model file.
 
     Identities are split, never samples: those held out for validation are never trained on.
+
+    liveness fine-tunes the liveness model on DATA_DIR/live and DATA_DIR/spoof (frames, or one subfolder
+    per subject), holding out whole subjects (--val-identities, default a quarter) to keep epochs and set
+    its threshold; use the result with --liveness-model.
     """
+    if kind == "liveness":
+        if from_scratch or workers != 1 or device == "cuda":
+            raise _liveness_refuses("--from-scratch, --workers or --device cuda")
+        given = [name for name, value in settings.items() if value is not None and name not in LIVENESS_SETTINGS]
+        if given:
+            raise _liveness_refuses(f"--{given[0].replace('_', '-')}")
+        _train_liveness(data_dir, output, val_identities, {k: v for k, v in settings.items() if v is not None})
+        return
     from siamcli.cli.output import note
     from siamcli.cli.progress import EpochProgress
     from siamcli.usecases.fit import fit
@@ -107,6 +126,36 @@ def train_command(
             "the threshold was calibrated on the training identities, which the model separates better than "
             f"strangers: calibrate it on people it never saw (siamcli calibrate {output} OTHER_PEOPLE)"
         )
+
+
+def _liveness_refuses(option: str) -> Exception:
+    from siamcli.errors import SiamcliError
+
+    allowed = ", ".join(f"--{name.replace('_', '-')}" for name in LIVENESS_SETTINGS)
+    return SiamcliError(f"train liveness: {option} is not one of its options ({allowed}, --val-identities)")
+
+
+def _train_liveness(data_dir: Path, output: Path, held_out: int | None, settings: dict[str, Any]) -> None:
+    from siamcli.cli.output import note
+    from siamcli.usecases.liveness import train_liveness
+
+    def on_epoch(report: Any) -> None:
+        kept = "kept" if report.kept else "not better"
+        note(
+            f"{report.network} epoch {report.epoch}: training loss {report.train_loss:.4f}, "
+            f"held-out loss {report.held_out_loss:.4f} ({kept})"
+        )
+
+    done = train_liveness(data_dir, output, held_out=held_out, on_epoch=on_epoch, **settings)
+    if done.left_out:
+        note(f"{done.left_out} frames without a face were left out")
+    split = "subjects " + ", ".join(done.held_out_subjects) if done.by_subject else "a fifth of the frames"
+    start = "kept the networks it started from: " if done.kept_start else ""
+    note(
+        f"wrote {done.output}: {start}held-out ({split}) ACER {done.acer:.2%} (APCER {done.apcer:.2%}, "
+        f"BPCER {done.bpcer:.2%}) at threshold {done.threshold:.4f}, from {done.start_acer:.2%} before; "
+        f"{done.frames} frames, {done.seconds:.0f} s"
+    )
 
 
 # typer reads a command's options from its signature: the training settings' come from TrainConfig, one
