@@ -15,7 +15,14 @@ LAYERS = [
     ("siamcli.errors", "siamcli.files", "siamcli.cpus", "siamcli.core", "siamcli.inference"),  # ONNX: checked, run
     ("siamcli.modalities", "siamcli.data"),
     ("siamcli.trainconfig", "siamcli.recipes", "siamcli.modelcard"),
-    ("siamcli.gallery", "siamcli.modelfile", "siamcli.models", "siamcli.training", "siamcli.distributed"),
+    (
+        "siamcli.gallery",
+        "siamcli.modelfile",
+        "siamcli.models",
+        "siamcli.training",
+        "siamcli.liveness_training",
+        "siamcli.distributed",
+    ),
     ("siamcli.model",),
     ("siamcli.evaluation", "siamcli.report"),
     ("siamcli.usecases",),

@@ -21,6 +21,7 @@ NEEDS = {
     "eval_scale": ["omniglot_background"],
     "faces": ["orl_faces", "celeba_subset"],
     "gallery_index": [],
+    "liveness": ["nuaa_liveness"],
     "omniglot": ["omniglot_background"],
     "open_set": ["celeba_subset", "speechocean_train"],
     "orl_faces": ["orl_faces"],
