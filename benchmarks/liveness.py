@@ -31,15 +31,11 @@ from siamcli.liveness_training import (
     fine_tune,
     held_out_subjects,
     networks_of,
-    real_probabilities,
+    scores_of,
 )
 from siamcli.modalities.image.decode import IMAGE_SUFFIXES
 from siamcli.modalities.image.liveness import SHIPPED, LivenessFile, acer_threshold, read_liveness_file
 from siamcli.usecases.liveness import LivenessSettings
-
-
-def scores_of(file: LivenessFile, data: FrameCrops, rows: np.ndarray) -> np.ndarray:
-    return np.mean([real_probabilities(net, crops[rows]) for net, crops in zip(networks_of(file), data.crops)], axis=0)
 
 
 def rates(decided_live: np.ndarray, live: np.ndarray) -> tuple[float, float, float]:
@@ -53,17 +49,19 @@ def leave_subjects_out(shipped: LivenessFile, data: FrameCrops, subjects: list[s
     live = data.live
     decided = {"original": np.zeros(len(live), bool), "fine-tuned": np.zeros(len(live), bool)}
     tested = np.isin(subject_of, subjects)
+    original = scores_of(networks_of(shipped), data.crops)  # the same in every fold: only its threshold moves
     print("| held out | frames (live/spoof) | original: threshold, ACER | fine-tuned: threshold, ACER | seconds |")
     print("|---|---|---|---|---|")
     for subject in subjects:
         test, rest = subject_of == subject, subject_of != subject
         started = time.perf_counter()
-        threshold, _, _ = acer_threshold(scores_of(shipped, data, np.flatnonzero(rest)), live[rest])
-        decided["original"][test] = scores_of(shipped, data, np.flatnonzero(test)) >= threshold
+        threshold, _, _ = acer_threshold(original[rest], live[rest])
+        decided["original"][test] = original[test] >= threshold
         training = FrameCrops([f for f, r in zip(data.frames, rest) if r], [c[rest] for c in data.crops], [])
         held = held_out_subjects(training.frames, 2, seed=0)
         tuned, _ = fine_tune(shipped, training, held, epochs=epochs, seed=0)
-        decided["fine-tuned"][test] = scores_of(tuned, data, np.flatnonzero(test)) >= tuned.card.threshold
+        tuned_scores = scores_of(networks_of(tuned), [crops[test] for crops in data.crops])
+        decided["fine-tuned"][test] = tuned_scores >= tuned.card.threshold
         cells = [f"{threshold:.3f}, {rates(decided['original'][test], live[test])[2]:.2%}"]
         cells.append(f"{tuned.card.threshold:.3f}, {rates(decided['fine-tuned'][test], live[test])[2]:.2%}")
         counts = f"{int(live[test].sum())}/{int((~live[test]).sum())}"

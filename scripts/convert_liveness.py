@@ -27,7 +27,7 @@ import torch
 from siamcli.data.liveness import scan_liveness
 from siamcli.files import write_atomic
 from siamcli.inference import export_onnx
-from siamcli.liveness_training import crop_frames, networks_of, real_probabilities
+from siamcli.liveness_training import crop_frames, networks_of, scores_of
 from siamcli.modalities.image.decode import IMAGE_SUFFIXES
 from siamcli.modalities.image.liveness import (
     SHIPPED,
@@ -90,7 +90,7 @@ def calibrated(file: LivenessFile, data: Path) -> LivenessFile:
 
     frames = scan_liveness(data, IMAGE_SUFFIXES)
     crops = crop_frames(frames, file.card.networks)
-    scores = np.mean([real_probabilities(net, c) for net, c in zip(networks_of(file), crops.crops)], axis=0)
+    scores = scores_of(networks_of(file), crops.crops)
     threshold, apcer, bpcer = acer_threshold(scores, crops.live)
     calibrated_on = {
         "data": data.name,

@@ -80,13 +80,19 @@ def networks_of(file: LivenessFile) -> list[torch.nn.Module]:
     return nets
 
 
-def real_probabilities(net: torch.nn.Module, crops: np.ndarray, batch: int = 128) -> np.ndarray:
+def logits_of(net: torch.nn.Module, crops: np.ndarray, batch: int = 128) -> torch.Tensor:
     with torch.no_grad():
-        parts = [
-            torch.softmax(net(torch.from_numpy(crops[i : i + batch]).float()), 1)[:, 1]
-            for i in range(0, len(crops), batch)
-        ]
-    return torch.cat(parts).numpy() if parts else np.zeros(0, np.float32)
+        parts = [net(torch.from_numpy(crops[i : i + batch]).float()) for i in range(0, len(crops), batch)]
+    return torch.cat(parts) if parts else torch.zeros(0, 3)
+
+
+def real_probabilities(net: torch.nn.Module, crops: np.ndarray) -> np.ndarray:
+    return torch.softmax(logits_of(net, crops), 1)[:, 1].numpy()
+
+
+def scores_of(nets: Sequence[torch.nn.Module], crops: Sequence[np.ndarray]) -> np.ndarray:
+    """The liveness score of each crop: the networks' mean probability of a real face, as inference gives."""
+    return np.mean([real_probabilities(net, network_crops) for net, network_crops in zip(nets, crops)], axis=0)
 
 
 def balanced_loss(logits: torch.Tensor, live: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
@@ -138,15 +144,11 @@ def fine_tune_network(
     held_weights = torch.from_numpy(class_weights(held_live))
 
     def held_out_loss() -> float:
-        with torch.no_grad():
-            logits = torch.cat(
-                [net(torch.from_numpy(held_crops[i : i + 128]).float()) for i in range(0, len(held_crops), 128)]
-            )
-        return float(balanced_loss(logits, torch.from_numpy(held_live), held_weights))
+        return float(balanced_loss(logits_of(net, held_crops), torch.from_numpy(held_live), held_weights))
 
     net.eval()  # batch norm keeps the statistics of the millions of faces it was trained on
-    for name, parameter in net.named_parameters():
-        parameter.requires_grad = name.split(".")[0] in HEAD
+    for key, parameter in net.named_parameters():
+        parameter.requires_grad = key.split(".")[0] in HEAD
     optimiser = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], lr=lr, weight_decay=1e-4)
     best_loss, best_state = held_out_loss(), copy.deepcopy(net.state_dict())
     for epoch in range(1, epochs + 1):
@@ -189,10 +191,10 @@ def fine_tune(
     only if the held-out subjects' loss falls, and the threshold set on the held-out subjects' scores.
     Returns the new file (its card's `fine_tuned` and `calibrated_on` not yet filled) and the
     held-out error rates before and after."""
-    live = data.live
-    held = np.array([frame.subject in set(held_out) for frame in data.frames])
+    live, held_subjects = data.live, set(held_out)
+    held = np.array([frame.subject in held_subjects for frame in data.frames])
     nets = networks_of(file)
-    before = np.mean([real_probabilities(net, crops[held]) for net, crops in zip(nets, data.crops)], axis=0)
+    before = scores_of(nets, [crops[held] for crops in data.crops])
     graphs, weights, after = {}, {}, []
     for index, (network, net, crops) in enumerate(zip(file.card.networks, nets, data.crops)):
         net = fine_tune_network(

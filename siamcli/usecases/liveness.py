@@ -108,11 +108,13 @@ def train_liveness(
     frames = scan_liveness(data_dir, IMAGE_SUFFIXES)
     begin = read_liveness_file(Path(start) if start is not None else SHIPPED, with_weights=True)
     data = crop_frames(frames, begin.card.networks)
-    if data.live.all() or not data.live.any():
-        kind = "live" if data.live.all() else "spoof"
-        raise SiamcliError(f"{data_dir}: faces were found only in {kind} frames: both classes are needed")
+    found = {frame.live for frame in data.frames}
+    for kind, live in (("live", True), ("spoof", False)):
+        if live not in found:
+            raise SiamcliError(f"{data_dir}: no face found in any {kind} frame: both classes are needed")
     subjects = sorted({frame.subject for frame in data.frames})
-    by_subject = len(held_out_subjects(data.frames, len(subjects), seed)) >= 2
+    both = held_out_subjects(data.frames, len(subjects), seed)  # the subjects with frames of both classes
+    by_subject = len(both) >= 2
     if not by_subject:
         warnings.warn(
             SiamcliWarning(
@@ -125,7 +127,6 @@ def train_liveness(
         data.frames = [replace(frame, subject=f"group-{group}") for frame, group in zip(data.frames, groups)]
         held = ["group-0"]
     else:
-        both = held_out_subjects(data.frames, len(subjects), seed)
         count = held_out if held_out is not None else max(1, round(len(both) / 4))
         if not 1 <= count < len(subjects):
             raise SiamcliError(

@@ -23,6 +23,7 @@ import numpy as np
 from PIL import Image
 
 from siamcli.errors import SiamcliError, first_line
+from siamcli.files import check_regular_file
 
 SHIPPED = Path(__file__).parents[2] / "models" / "minifasnet.liveness"
 FORMAT, FORMAT_VERSION = "siamcli-liveness", 1
@@ -85,42 +86,39 @@ class LivenessFile:
 
 
 def read_liveness_file(path: Path, with_weights: bool = False) -> LivenessFile:
-    from safetensors import SafetensorError
-    from safetensors.numpy import load
+    """The card and graphs of a liveness file, and `with_weights` the torch weights (only training reads
+    them: verify decodes the graphs alone)."""
+    from safetensors import SafetensorError, safe_open
 
+    check_regular_file(Path(path), "a siamcli liveness model")
     try:
-        data = Path(path).read_bytes()
+        with safe_open(Path(path), framework="np") as tensors:
+            meta = json.loads(tensors.metadata()[FORMAT])
+            if meta.get("format") != FORMAT:
+                raise KeyError(FORMAT)
+            keys = set(tensors.keys())
+            if not isinstance(meta.get("format_version"), int) or meta["format_version"] > FORMAT_VERSION:
+                raise SiamcliError(
+                    f"{path}: liveness format {meta.get('format_version')!r} is not one this siamcli reads"
+                )
+            try:
+                card = LivenessCard.from_json(meta)
+                graphs = {n.name: tensors.get_tensor(f"{n.name}.onnx").tobytes() for n in card.networks}
+            except (KeyError, TypeError, ValueError, SafetensorError) as error:
+                raise SiamcliError(f"{path}: damaged siamcli liveness model ({first_line(error)})") from None
+            weights = {}
+            for network in card.networks if with_weights else []:
+                prefix, graph = f"{network.name}.", f"{network.name}.onnx"
+                weights[network.name] = {
+                    key[len(prefix) :]: tensors.get_tensor(key)
+                    for key in keys
+                    if key.startswith(prefix) and key != graph
+                }
     except OSError as error:
         raise SiamcliError(f"{path}: {error.strerror or error}") from None
-    try:
-        tensors = load(data)
-        meta = json.loads(_metadata(data)[FORMAT])
-        if meta.get("format") != FORMAT:
-            raise KeyError(FORMAT)
     except (SafetensorError, KeyError, TypeError, ValueError, UnicodeDecodeError):
         raise SiamcliError(f"{path}: not a siamcli liveness model") from None
-    if not isinstance(meta.get("format_version"), int) or meta["format_version"] > FORMAT_VERSION:
-        raise SiamcliError(f"{path}: liveness format {meta.get('format_version')!r} is not one this siamcli reads")
-    try:
-        card = LivenessCard.from_json(meta)
-        graphs = {n.name: tensors[f"{n.name}.onnx"].tobytes() for n in card.networks}
-    except (KeyError, TypeError, ValueError) as error:
-        raise SiamcliError(f"{path}: damaged siamcli liveness model ({first_line(error)})") from None
-    weights: dict[str, dict[str, np.ndarray]] = {}
-    if with_weights:
-        for network in card.networks:
-            prefix = f"{network.name}."
-            weights[network.name] = {
-                key[len(prefix) :]: value
-                for key, value in tensors.items()
-                if key.startswith(prefix) and key != f"{network.name}.onnx"
-            }
     return LivenessFile(card, graphs, weights)
-
-
-def _metadata(data: bytes) -> dict[str, str]:
-    size = int.from_bytes(data[:8], "little")
-    return json.loads(data[8 : 8 + size])["__metadata__"]
 
 
 def liveness_bytes(file: LivenessFile) -> bytes:
@@ -150,10 +148,8 @@ class LivenessModel:
 
     def score(self, image: Image.Image, box: tuple[float, float, float, float]) -> float:
         """The mean probability, over the networks, that the face in `box` (left, top, right, bottom) is real."""
-        pixels = np.asarray(image.convert("RGB"))[:, :, ::-1]  # BGR, as the networks were trained
         real = []
-        for network in self.card.networks:
-            crop = face_crop(pixels, box, network.scale, network.side)
+        for network, crop in zip(self.card.networks, network_crops(image, box, self.card.networks)):
             (logits,) = self.sessions[network.name].run(None, {"input": crop[None]})
             real.append(float(_softmax(logits[0])[1]))
         return float(np.mean(real))
@@ -174,9 +170,15 @@ def frame_crops(path: Path, networks: list[Network]) -> tuple[list[np.ndarray], 
 
     image = open_image(path, "rgb")
     face = find_face(path, image)
-    pixels = np.asarray(image)[:, :, ::-1]
-    crops = [np.round(face_crop(pixels, face.box, n.scale, n.side)).astype(np.uint8) for n in networks]
-    return crops, face
+    return [np.round(crop).astype(np.uint8) for crop in network_crops(image, face.box, networks)], face
+
+
+def network_crops(
+    image: Image.Image, box: tuple[float, float, float, float], networks: list[Network]
+) -> list[np.ndarray]:
+    """What each network sees of the face in `box`: its crop, in BGR as the networks were trained."""
+    pixels = np.asarray(image.convert("RGB"))[:, :, ::-1]
+    return [face_crop(pixels, box, network.scale, network.side) for network in networks]
 
 
 def acer_threshold(scores: np.ndarray, live: np.ndarray) -> tuple[float, float, float]:
